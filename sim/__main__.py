@@ -1,0 +1,40 @@
+"""``python -m sim``: compose the scenario, build, run, write outputs into the run dir."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig
+
+from sim.config import register
+from sim.errors import ConfigError
+from sim.world import simulate
+
+register()
+
+
+@hydra.main(version_base="1.3", config_path="../scenarios", config_name="config")
+def run(cfg: DictConfig) -> float:
+    out_dir = Path(HydraConfig.get().runtime.output_dir)
+    try:
+        summary = simulate(cfg, out_dir)
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(2)
+    print(
+        f"{out_dir}: final accuracy {summary['final_accuracy']:.4f}, "
+        f"corrupted updates {summary['corrupted_updates']}, "
+        f"decode failures {summary['decode_failures']}, sim time {summary['sim_time_s']:.3f}s"
+    )
+    return float(summary["final_accuracy"])
+
+
+def main() -> None:
+    run()
+
+
+if __name__ == "__main__":
+    main()

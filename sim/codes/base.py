@@ -1,0 +1,49 @@
+"""What a code is: who computes which data parts, and how the PS decodes what arrives."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import torch
+
+from sim.messages import Message
+
+Materialize = Callable[[Message], torch.Tensor]
+
+
+@dataclass
+class Decoded:
+    candidates: list[Message]  # vectors handed to the aggregation rule
+    failures: int = 0  # what the PS itself can tell went wrong (no majority, bad syndromes)
+    suspects: set[int] = field(default_factory=set)  # workers the decoder found lying
+
+
+class Code(Protocol):
+    n: int  # workers
+    parts: int  # distinct data parts per iteration
+
+    def load(self, rank: int) -> int:
+        """Data parts worker ``rank`` computes per iteration."""
+        ...
+
+    def message_bytes(self, d: int) -> int: ...
+
+    def groups(self) -> list[list[int]]:
+        """Worker sets that must agree; worst-case placement attacks these."""
+        ...
+
+    def honest_messages(self) -> list[Message]:
+        """What every worker sends when honest, as symbolic part sums."""
+        ...
+
+    def decode(self, received: dict[int, Message], materialize: Materialize) -> Decoded: ...
+
+    def decodable(self, received: dict[int, Message], materialize: Materialize) -> bool:
+        """Whether the PS may stop waiting: later arrivals cannot change the result."""
+        ...
+
+    def decode_ops(self, received: int, d: int) -> float:
+        """Scalar operations the PS spends decoding ``received`` messages (cost model)."""
+        ...

@@ -1,0 +1,32 @@
+"""No code: each worker computes its own data part; nothing to decode."""
+
+from __future__ import annotations
+
+from sim.codes.base import Decoded, Materialize
+from sim.messages import Message, one_hot
+
+
+class NoCode:
+    def __init__(self, n: int) -> None:
+        self.n = self.parts = n
+
+    def load(self, rank: int) -> int:
+        return 1
+
+    def message_bytes(self, d: int) -> int:
+        return 4 * d
+
+    def groups(self) -> list[list[int]]:
+        return [[i] for i in range(self.n)]
+
+    def honest_messages(self) -> list[Message]:
+        return [one_hot(i, self.n) for i in range(self.n)]
+
+    def decode(self, received: dict[int, Message], materialize: Materialize) -> Decoded:
+        return Decoded([received[i] for i in sorted(received)])
+
+    def decodable(self, received: dict[int, Message], materialize: Materialize) -> bool:
+        return len(received) == self.n
+
+    def decode_ops(self, received: int, d: int) -> float:
+        return 0.0

@@ -1,0 +1,90 @@
+"""DRACO's fractional repetition code and its majority-vote decoder (Chen et al. 2018, §4).
+
+Workers form ``n/r`` groups of ``r`` consecutive ranks; every member of group ``g``
+computes the gradient of data part ``g``. The PS keeps, per group, the value sent by a
+strict majority of the copies it received; equality is bitwise (NaN-safe) or within
+``tolerance``. With at most ``(r-1)/2`` liars in a group the winner is the honest
+gradient, exactly. A group without a strict majority is a decode failure.
+"""
+
+from __future__ import annotations
+
+from sim.codes.base import Decoded, Materialize
+from sim.errors import ConfigError
+from sim.messages import Message, PartSum, bits_equal, one_hot
+
+
+class RepetitionCode:
+    def __init__(self, n: int, r: int = 3, tolerance: float = 0.0) -> None:
+        if r < 1:
+            raise ConfigError(f"code.r={r}: the repetition factor must be >= 1")
+        if n % r != 0:
+            near = sorted({max(r, n - n % r), n - n % r + r})
+            raise ConfigError(
+                f"cluster.workers={n} is not a multiple of code.r={r}: repetition groups "
+                f"need n % r == 0 (for example cluster.workers={near[-1]})"
+            )
+        if tolerance < 0:
+            raise ConfigError(f"code.tolerance={tolerance} must be >= 0")
+        self.n, self.r, self.tolerance = n, r, tolerance
+        self.parts = n // r
+
+    def load(self, rank: int) -> int:
+        return 1
+
+    def message_bytes(self, d: int) -> int:
+        return 4 * d
+
+    def groups(self) -> list[list[int]]:
+        return [list(range(g * self.r, (g + 1) * self.r)) for g in range(self.parts)]
+
+    def honest_messages(self) -> list[Message]:
+        shared = [one_hot(g, self.parts) for g in range(self.parts)]
+        return [shared[i // self.r] for i in range(self.n)]  # copies are references
+
+    def _equal(self, a: Message, b: Message, materialize: Materialize) -> bool:
+        if isinstance(a, PartSum) and isinstance(b, PartSum):
+            return a.same_as(b)
+        return bits_equal(materialize(a), materialize(b), self.tolerance)
+
+    def _vote(
+        self, members: list[int], received: dict[int, Message], materialize: Materialize
+    ) -> tuple[Message | None, list[int], int]:
+        """(winner or None, ranks that disagree with it, copies received)."""
+        classes: list[list[int]] = []  # ranks sending one value, representative first
+        for i in (i for i in members if i in received):
+            for cls in classes:
+                if self._equal(received[cls[0]], received[i], materialize):
+                    cls.append(i)
+                    break
+            else:
+                classes.append([i])
+        copies = sum(len(c) for c in classes)
+        best = max(classes, key=len, default=[])
+        if 2 * len(best) <= copies:
+            return None, [], copies
+        symbolic = [i for i in best if isinstance(received[i], PartSum)]
+        winner = received[(symbolic or best)[0]]
+        return winner, [i for c in classes if c is not best for i in c], copies
+
+    def decode(self, received: dict[int, Message], materialize: Materialize) -> Decoded:
+        out = Decoded([])
+        for members in self.groups():
+            winner, liars, _ = self._vote(members, received, materialize)
+            out.suspects.update(liars)
+            if winner is None:
+                out.failures += 1
+            else:
+                out.candidates.append(winner)
+        return out
+
+    def decodable(self, received: dict[int, Message], materialize: Materialize) -> bool:
+        """Every group has a value sent by a strict majority of all ``r`` members."""
+        for members in self.groups():
+            winner, liars, copies = self._vote(members, received, materialize)
+            if winner is None or 2 * (copies - len(liars)) <= self.r:
+                return False
+        return True
+
+    def decode_ops(self, received: int, d: int) -> float:
+        return float(received * d)  # one comparison pass over every copy

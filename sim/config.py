@@ -1,0 +1,215 @@
+"""Typed settings of a simulation run, registered in Hydra's ConfigStore.
+
+Every config group option in ``scenarios/`` extends one of the schemas below, so a
+misspelt key or a value of the wrong type fails while Hydra composes the config,
+before any work starts. Every default lives here and nowhere else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING
+
+
+class Device(Enum):
+    auto = "auto"
+    cpu = "cpu"
+    cuda = "cuda"
+
+
+class Workload(Enum):
+    gradients = "gradients"  # real gradients with PyTorch
+    timing_only = "timing_only"  # message sizes only: time, no learning
+
+
+class Wait(Enum):
+    all = "all"
+    first_k = "first_k"
+    deadline = "deadline"
+    decodable = "decodable"
+
+
+class Placement(Enum):
+    fixed = "fixed"  # one set, drawn once from the seed
+    random = "random"  # re-drawn every iteration
+    worst_case = "worst_case"  # concentrated against the code's groups
+    explicit = "explicit"  # exactly adversary.ids
+
+
+class Knowledge(Enum):
+    omniscient = "omniscient"  # sees this iteration's honest messages
+    none = "none"  # sees only its own honest message
+
+
+# ---------------------------------------------------------------- plain sections
+
+
+@dataclass
+class ClusterConf:
+    workers: int = 15
+
+
+@dataclass
+class TrainConf:
+    iterations: int = 200
+    batch_size: int = 600  # distinct samples per iteration, split evenly into data parts
+    lr: float = 0.5
+    eval_every: int = 10  # test-set evaluation period (and always at the last iteration)
+
+
+@dataclass
+class PSConf:
+    wait: Wait = Wait.all
+    k: int = 0  # for wait=first_k; 0 means n
+    deadline_s: float = 1.0  # for wait=deadline, measured from the start of the iteration
+    flops: float = 1e10  # scalar operations per second the PS sustains (cost model)
+
+
+# ---------------------------------------------------------------- group schemas
+
+
+@dataclass
+class CodeConf:
+    _target_: str = MISSING
+
+
+@dataclass
+class NoCodeConf(CodeConf):
+    _target_: str = "sim.codes.none.NoCode"
+
+
+@dataclass
+class RepetitionConf(CodeConf):
+    _target_: str = "sim.codes.repetition.RepetitionCode"
+    r: int = 3
+    tolerance: float = 0.0  # 0: bitwise equality; >0: max abs difference still "equal"
+
+
+@dataclass
+class AggregatorConf:
+    _target_: str = MISSING
+
+
+@dataclass
+class MeanConf(AggregatorConf):
+    _target_: str = "sim.aggregators.mean.Mean"
+
+
+@dataclass
+class AdversaryConf:
+    """Who, when and knowing what; the strategy (what) is ``_target_`` plus its own fields."""
+
+    _target_: str = MISSING
+    count: int = 0
+    placement: Placement = Placement.fixed
+    ids: list[int] = field(default_factory=list)
+    knowledge: Knowledge = Knowledge.omniscient
+
+
+@dataclass
+class NoAdversaryConf(AdversaryConf):
+    _target_: str = "sim.adversaries.strategies.Honest"
+
+
+@dataclass
+class ReverseConf(AdversaryConf):
+    _target_: str = "sim.adversaries.strategies.Reverse"
+    count: int = 1
+    scale: float = 100.0
+
+
+@dataclass
+class LatencyConf:
+    _target_: str = MISSING
+    speed_factors: list[float] = field(default_factory=list)  # per worker; empty: all 1
+
+
+@dataclass
+class ConstantLatencyConf(LatencyConf):
+    _target_: str = "sim.latency.Constant"
+    seconds: float = 0.05  # compute time of one data part
+
+
+@dataclass
+class NetworkConf:
+    _target_: str = MISSING
+    bandwidth_bps: float = 10e9
+    latency_s: float = 50e-6
+
+
+@dataclass
+class StarConf(NetworkConf):
+    _target_: str = "sim.network.star"
+
+
+@dataclass
+class ModelConf:
+    _target_: str = MISSING
+
+
+@dataclass
+class MLPConf(ModelConf):
+    _target_: str = "sim.training.models.MLP"
+    hidden: list[int] = field(default_factory=lambda: [128, 128])
+
+
+@dataclass
+class DataConf:
+    _target_: str = MISSING
+    seed: int = 0  # the data set itself; the run's `seed` only orders it
+
+
+@dataclass
+class MNIST1DConf(DataConf):
+    _target_: str = "sim.training.datasets.mnist1d"
+    samples: int = 5000
+
+
+@dataclass
+class SyntheticConf(DataConf):
+    _target_: str = "sim.training.datasets.synthetic"
+    samples: int = 4000
+    features: int = 32
+    classes: int = 10
+
+
+@dataclass
+class Config:
+    seed: int = 0
+    device: Device = Device.auto
+    workload: Workload = Workload.gradients
+    progress: bool = True
+    cluster: ClusterConf = field(default_factory=ClusterConf)
+    train: TrainConf = field(default_factory=TrainConf)
+    ps: PSConf = field(default_factory=PSConf)
+    code: Any = MISSING
+    aggregator: Any = MISSING
+    adversary: Any = MISSING
+    latency: Any = MISSING
+    network: Any = MISSING
+    model: Any = MISSING
+    data: Any = MISSING
+
+
+SCHEMAS: dict[str, dict[str, type]] = {
+    "code": {"none": NoCodeConf, "repetition": RepetitionConf},
+    "aggregator": {"mean": MeanConf},
+    "adversary": {"none": NoAdversaryConf, "reverse": ReverseConf},
+    "latency": {"constant": ConstantLatencyConf},
+    "network": {"star": StarConf},
+    "model": {"mlp": MLPConf},
+    "data": {"mnist1d": MNIST1DConf, "synthetic": SyntheticConf},
+}
+
+
+def register() -> None:
+    """Store the schemas; a YAML option extends ``/schema/<group>/<name>``."""
+    cs = ConfigStore.instance()
+    cs.store(name="base_config", node=Config)
+    for group, options in SCHEMAS.items():
+        for name, node in options.items():
+            cs.store(group=f"schema/{group}", name=name, node=node)

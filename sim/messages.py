@@ -1,0 +1,76 @@
+"""What workers send: real tensors, or honest gradients kept symbolic until needed.
+
+An honest message is a fixed linear combination of the iteration's part gradients
+``g_0..g_{P-1}``. Keeping it as its coefficients (:class:`PartSum`) lets copies be
+references, lets a vote compare honest copies exactly without touching their values,
+and lets a linear rule sum honest parts with one backward pass. Anything an adversary
+sends is a materialized tensor.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+Vector = torch.Tensor  # (d,) float32 or complex
+
+
+@dataclass(frozen=True, eq=False)
+class PartSum:
+    """The symbolic vector ``sum_p coeffs[p] * g_p``."""
+
+    coeffs: torch.Tensor  # (P,) float64 or complex128
+
+    def same_as(self, other: PartSum) -> bool:
+        return self is other or torch.equal(self.coeffs, other.coeffs)
+
+
+Message = Vector | PartSum
+
+
+def one_hot(part: int, parts: int) -> PartSum:
+    coeffs = torch.zeros(parts, dtype=torch.float64)
+    coeffs[part] = 1.0
+    return PartSum(coeffs)
+
+
+def bits_equal(a: Vector, b: Vector, tolerance: float = 0.0) -> bool:
+    """Bitwise equality (NaN-safe: NaN equals the same NaN), or max |a-b| <= tolerance."""
+    if a.shape != b.shape or a.dtype != b.dtype:
+        return False
+    if tolerance > 0.0:
+        diff = (a - b).abs()
+        return bool(torch.all(diff <= tolerance)) and bool(torch.isfinite(diff).all())
+    if a.is_complex():
+        a, b = torch.view_as_real(a), torch.view_as_real(b)
+    as_int = {4: torch.int32, 8: torch.int64, 2: torch.int16}[a.element_size()]
+    return torch.equal(a.contiguous().view(as_int), b.contiguous().view(as_int))
+
+
+@dataclass(frozen=True, eq=False)
+class Combination:
+    """``symbolic + dense``: an aggregate whose honest part may still be symbolic."""
+
+    symbolic: PartSum | None
+    dense: Vector | None
+
+    def same_as(self, other: Combination, tolerance: float) -> bool | None:
+        """True/False when decidable without materializing, else None."""
+        if self.dense is None and other.dense is None:
+            if self.symbolic is None or other.symbolic is None:
+                return self.symbolic is other.symbolic
+            return self.symbolic.same_as(other.symbolic)
+        return None
+
+
+def weighted(weights: list[float], messages: list[Message]) -> Combination:
+    """``sum_i weights[i] * messages[i]`` with symbolic messages kept symbolic."""
+    coeffs: torch.Tensor | None = None
+    dense: torch.Tensor | None = None
+    for w, m in zip(weights, messages, strict=True):
+        if isinstance(m, PartSum):
+            coeffs = w * m.coeffs if coeffs is None else coeffs + w * m.coeffs
+        else:
+            dense = w * m if dense is None else dense + w * m
+    return Combination(None if coeffs is None else PartSum(coeffs), dense)

@@ -1,0 +1,43 @@
+"""Compose the real shipped configs, shrink them, run them into a temporary directory."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hydra import compose, initialize_config_dir
+from omegaconf import DictConfig
+
+from sim.config import register
+from sim.world import simulate
+
+SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
+register()
+
+SMALL = ["train.iterations=30", "progress=false", "data=synthetic", "data.samples=2000"]
+
+
+def make_cfg(*overrides: str, small: bool = True) -> DictConfig:
+    with initialize_config_dir(config_dir=str(SCENARIOS), version_base="1.3"):
+        return compose("config", overrides=[*(SMALL if small else []), *overrides])
+
+
+Run = Callable[..., dict[str, Any]]
+
+
+@pytest.fixture
+def run(tmp_path: Path) -> Run:
+    """``run(*overrides)`` -> summary dict; outputs land in a fresh directory per call."""
+    count = iter(range(10_000))
+
+    def _run(*overrides: str, small: bool = True) -> dict[str, Any]:
+        out = tmp_path / f"run{next(count)}"
+        simulate(make_cfg(*overrides, small=small), out)
+        summary = json.loads((out / "summary.json").read_text())
+        summary["_dir"] = out
+        return summary
+
+    return _run
