@@ -19,8 +19,8 @@ run: $(STAMP)
 	$(PY) -m sim $(ARGS)
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check sim tests benchmarks
-	$(VENV)/bin/ruff format --check sim tests benchmarks
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
 ## make test: lint, type check and the default test tier (slow tests excluded)
