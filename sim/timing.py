@@ -8,7 +8,8 @@ of workers. ``d`` is ``timing.d``, or else the parameter count of the configured
 
 The adversary still chooses who is adversarial each iteration, and its strategy still
 runs, on zero-length vectors: a strategy that sends nothing (omission) leaves an
-erasure here too. Values are unknown, so loss, accuracy, decode failures and corrupted
+erasure here too, and one that holds its message back (:class:`sim.messages.Delayed`)
+arrives late here too. Values are unknown, so loss, accuracy, decode failures and corrupted
 updates are reported as unknown (empty cells, ``null`` in the summary).
 
 What the PS spends: ``code.decode_ops(received, d)`` to decode and ``rule.ops(k, d)`` to
@@ -33,6 +34,7 @@ from sim.codes.base import Code
 from sim.codes.none import NoCode
 from sim.codes.repetition import RepetitionCode
 from sim.errors import ConfigError
+from sim.messages import Delayed
 from sim.nodes.ps import Outcome
 
 HONEST = "honest"  # what an honest worker sends, as far as time is concerned
@@ -58,7 +60,6 @@ class TimingOnly:
         self.sizes = np.array([len(m) for m in groups], dtype=np.int64)
         self.tokens: list[str | None] = [HONEST] * n
         self.ranks: list[int] = []
-        self.sent: list[str | None] = []
         self._seen = 0
         self._votes = np.zeros(len(groups), dtype=np.int64)
         self._decoded = 0
@@ -69,13 +70,18 @@ class TimingOnly:
     def load(self, rank: int) -> int:
         return self.code.load(rank)
 
-    def prepare(self, iteration: int) -> list[str | None]:
+    def prepare(self, iteration: int) -> list[Any]:
         tokens: list[Any] = self.tokens  # stand-ins: the strategy sees zero-length vectors
         self.ranks, forged = self.adversary.attack(iteration, tokens, _empty)
-        sent = list(self.tokens)
+        sent: list[Any] = list(self.tokens)
         for rank, msg in forged.items():
-            sent[rank] = None if msg is None else FORGED
-        self.sent = sent
+            forged_msg: Any = msg  # a strategy may also return a Delayed message
+            if forged_msg is None:
+                sent[rank] = None
+            elif isinstance(forged_msg, Delayed):
+                sent[rank] = Delayed(FORGED, forged_msg.seconds)
+            else:
+                sent[rank] = FORGED
         self._seen, self._decoded = 0, 0
         self._votes[:] = 0
         return sent
@@ -85,7 +91,7 @@ class TimingOnly:
         incrementally from the arrivals since the last call."""
         new = len(received) - self._seen
         for rank in itertools.islice(reversed(received), new):
-            if received[rank] is HONEST:
+            if received[rank] == HONEST:
                 g = self.group[rank]
                 self._votes[g] += 1
                 votes, size = self._votes[g], self.sizes[g]

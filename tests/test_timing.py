@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import torch
 
+from sim.messages import Delayed
 from tests.conftest import Run
 
 FAST_NET = ["network.bandwidth_bps=1e15", "network.latency_s=0", "ps.flops=1e30"]
@@ -31,6 +32,32 @@ class Silent:
 
     def __call__(self, own: torch.Tensor, honest: Any, gen: torch.Generator) -> list[None]:
         return [None] * len(own)
+
+
+class Late:
+    """Test strategy: adversaries send their honest message, one second late."""
+
+    def __call__(self, own: torch.Tensor, honest: Any, gen: torch.Generator) -> list[Delayed]:
+        return [Delayed(m, 1.0) for m in own]
+
+
+LATE = ["adversary=none", "adversary._target_=tests.test_timing.Late", "adversary.count=1"]
+CONSTANT = ["latency=constant", "latency.seconds=0.01", "code=none", "cluster.workers=6"]
+
+
+@pytest.mark.parametrize("workload", ["timing_only", "gradients"])
+def test_a_delayed_message_arrives_late(run: Run, workload: str) -> None:
+    base = [f"workload={workload}", *CONSTANT, *FAST_NET, "train.iterations=3"]
+    on_time = rows(run(*base, "adversary=none"))
+    late = rows(run(*base, *LATE))
+    assert float(late[0]["iteration_time_s"]) == pytest.approx(
+        float(on_time[0]["iteration_time_s"]) + 1.0
+    )
+    skip = rows(run(*base, *LATE, "ps.wait=first_k", "ps.k=5"))
+    assert float(skip[0]["iteration_time_s"]) == pytest.approx(
+        float(on_time[0]["iteration_time_s"])
+    )
+    assert skip[0]["received"] == "5"
 
 
 def test_constant_times_add_up_by_hand(run: Run) -> None:

@@ -4,7 +4,8 @@ A round on the simulated clock (DESIGN §4):
 
 1. the model goes to every worker over the network (:meth:`Network.broadcast`);
 2. worker ``i`` computes for ``load_i x draw_i x speed_i`` seconds (:mod:`sim.latency`);
-3. it sends its message back (:meth:`Network.gather`), or nothing (omission);
+3. it sends its message back (:meth:`Network.gather`), or nothing (omission), or
+   holds it back first (:class:`sim.messages.Delayed`, a timing attack);
 4. the PS takes messages in arrival order until its wait policy is met or nothing more
    can come; the workers it no longer waits for are cancelled;
 5. it decodes and aggregates, each for ``ops / ps.flops`` seconds, and updates.
@@ -26,6 +27,7 @@ import simpy
 
 from sim.config import Wait
 from sim.latency import LatencyModel
+from sim.messages import Delayed
 from sim.network import PS, Network, Transfers
 from sim.nodes.worker import Worker
 from sim.trace import Trace
@@ -74,6 +76,7 @@ class Round:
     start: float
     model_at: np.ndarray  # (n,) the model reached each worker
     done: np.ndarray  # (n,) compute finished
+    sent_at: np.ndarray  # (n,) the message left (later than done for a Delayed one)
     arrive: np.ndarray  # (n,) the message reached the PS; inf: nothing sent
     stop: float = math.nan  # the PS stopped waiting
     received: dict[int, Any] = field(default_factory=dict)
@@ -121,11 +124,17 @@ class ParameterServer:
         compute_s = self.loads * self.latency.draw(self.rng, self.n, it) * self.speeds
         model_at, down = self.network.broadcast(start, self.math.model_bytes, traced)
         done = model_at + compute_s
-        silent = np.fromiter((m is None for m in sent), dtype=bool, count=self.n)
+        silent, held = np.zeros(self.n, dtype=bool), np.zeros(self.n)
+        for rank, m in enumerate(sent):
+            if m is None:
+                silent[rank] = True
+            elif isinstance(m, Delayed):
+                held[rank], sent[rank] = m.seconds, m.message
+        sent_at = done + held
         arrive, up = self.network.gather(
-            np.where(silent, math.inf, done), self.math.message_bytes(), traced
+            np.where(silent, math.inf, sent_at), self.math.message_bytes(), traced
         )
-        rnd = Round(it, start, model_at, done, arrive, transfers=down + up)
+        rnd = Round(it, start, model_at, done, sent_at, arrive, transfers=down + up)
         self.collect(rnd, sent, np.where(silent, done, arrive).max())
         return rnd
 
@@ -191,6 +200,7 @@ class ParameterServer:
                 rnd.start,
                 float(rnd.model_at[i]),
                 float(rnd.done[i]),
+                float(rnd.sent_at[i]),
                 float(rnd.arrive[i]),
                 stop,
                 used=i in rnd.received,

@@ -24,18 +24,22 @@ class Worker:
         start: float,
         model_at: float,
         done: float,
+        sent_at: float,
         arrive: float,
         stop: float,
         used: bool,
     ) -> None:
         """Lanes of one traced round: downlink ``[start, model_at)``, compute
-        ``[model_at, done)``, uplink ``[done, arrive)`` (inf: sent nothing), each cut at
-        ``stop``; ``used``: the PS took this worker's message."""
+        ``[model_at, done)``, uplink ``[sent_at, arrive)`` (inf: sent nothing) after
+        holding the message back during ``[done, sent_at)``, each cut at ``stop``;
+        ``used``: the PS took this worker's message."""
         self._span("downlink", "receive model", start, model_at, stop, iteration)
         self._span("compute", "compute", model_at, done, stop, iteration)
         if math.isfinite(arrive):
+            if sent_at > done:
+                self._span("uplink", "hold message back", done, sent_at, stop, iteration)
             name = "send message" if used or arrive > stop else "send message (unused)"
-            self._span("uplink", name, done, arrive, stop, iteration)
+            self._span("uplink", name, sent_at, arrive, stop, iteration)
 
     def _span(self, lane: str, name: str, a: float, b: float, stop: float, it: int) -> None:
         if a > stop or (a == stop and b > a):

@@ -3,8 +3,9 @@
 One row per worker (the first ``workers`` of them) under rows for the PS and the links
 that touch it. A worker's row shows its model download, its compute and its upload;
 whatever the PS stopped waiting for is hatched red (cancelled), a message that arrived
-but was not used is grey. The PS row shows the wait, then decode and aggregate time. A
-black triangle marks the arrival that ended the PS's wait (the straggler it waited
+but was not used is grey, a message held back on purpose is magenta. The PS row shows
+the wait, then decode and aggregate time, with their durations written on it. A black
+triangle marks the arrival that ended the PS's wait (the straggler it waited
 for); rows of adversarial workers are shaded red in the iterations they lie and their
 labels are red.
 """
@@ -34,6 +35,7 @@ COLORS = {
     "aggregate": "#8a5fb0",
     "link": "#7f8c99",
     "unused": "#c9c9c9",
+    "held": "#e377c2",
 }
 ADVERSARY = "#d62728"
 
@@ -101,6 +103,8 @@ def timeline(
             style = "link" if "->" in lane else lane
             if "unused" in name:
                 style = "unused"
+            if name.startswith("hold"):
+                style = "held"
             if "cancelled" in name:
                 style = "cancelled"
             bars[label, style].append((ev["ts"] / 1e6 * scale, ev["dur"] / 1e6 * scale))
@@ -146,6 +150,7 @@ def timeline(
             Patch(color=COLORS["compute"], label="compute"),
             Patch(color=COLORS["uplink"], label="send message"),
             Patch(color=COLORS["unused"], label="arrived, not used"),
+            Patch(color=COLORS["held"], label="held back (delay attack)"),
             Patch(facecolor="white", edgecolor=ADVERSARY, hatch="////", label="cancelled"),
             Patch(color=COLORS["wait"], label="PS waits"),
             Patch(color=COLORS["decode"], label="PS decodes"),
