@@ -211,7 +211,14 @@ def test_thousands_of_workers(run: Run) -> None:
 
 @pytest.mark.slow
 def test_ten_thousand_workers(run: Run) -> None:
-    s = run("workload=timing_only", "cluster.workers=10000", "train.iterations=20", small=False)
+    s = run(
+        "workload=timing_only",
+        "code=none",
+        "cluster.workers=10000",
+        "train.iterations=20",
+        "progress=false",
+        small=False,
+    )
     assert s["iterations"] == 20 and s["wall_time_s"] < 60
 
 
