@@ -178,6 +178,11 @@ class SyntheticConf(DataConf):
 
 
 @dataclass
+class CheckpointConf:
+    every: int = 0  # iterations between checkpoints into the run dir; 0 = off
+
+
+@dataclass
 class Config:
     seed: int = 0
     device: Device = Device.auto
@@ -193,6 +198,8 @@ class Config:
     network: Any = MISSING
     model: Any = MISSING
     data: Any = MISSING
+    checkpoint: CheckpointConf = field(default_factory=CheckpointConf)
+    resume: bool = False  # continue from the run dir's checkpoint (same hydra.run.dir)
 
 
 SCHEMAS: dict[str, dict[str, type]] = {

@@ -64,8 +64,9 @@ class ParameterServer:
         self.speeds = latency.speeds(len(workers))
         self.loads = np.array([math.load(w.rank) for w in workers], dtype=float)
 
-    def run(self, iterations: int) -> Generator[Any, Any, None]:
-        for it in range(iterations):
+    def run(self, iterations: int, first: int = 0) -> Generator[Any, Any, None]:
+        """Iterations ``first .. iterations-1`` (``first > 0`` when resuming)."""
+        for it in range(first, iterations):
             start = self.env.now
             traced = it < self.trace.limit
             sent = self.math.prepare(it)
