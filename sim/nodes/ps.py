@@ -125,12 +125,31 @@ class ParameterServer:
             return self.math.decodable(received)
         return False
 
+    def all_done(self, procs: list[simpy.Process]) -> simpy.Event:
+        """An event that fires once every process has ended.
+
+        Not ``env.all_of``: nested inside the ``any_of`` below, SimPy strips an inner
+        condition's callbacks when the outer one fires first, so a round in which a
+        worker sends nothing would never end.
+        """
+        done = self.env.event()
+        left = [len(procs)]
+
+        def one_more(_: simpy.Event) -> None:
+            left[0] -= 1
+            if left[0] == 0:
+                done.succeed()
+
+        for p in procs:
+            p.callbacks.append(one_more)
+        return done
+
     def collect(
         self, inbox: simpy.Store, procs: list[simpy.Process], start: float
     ) -> Generator[Any, Any, dict[int, Any]]:
         """Messages in arrival order until the wait policy is met or nothing more can come."""
         received: dict[int, Any] = {}
-        everyone_done = self.env.all_of(procs)
+        everyone_done = self.all_done(procs)
         deadline = None
         if self.wait.kind is Wait.deadline:
             deadline = self.env.timeout(max(0.0, start + self.wait.deadline_s - self.env.now))
