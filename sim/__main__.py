@@ -37,7 +37,7 @@ def report(err: ConfigError, job: str = "") -> None:
         print(f"error: {job}{line}", file=sys.stderr)
 
 
-@hydra.main(version_base="1.3", config_path="../scenarios", config_name="config")
+@hydra.main(version_base="1.3", config_path=str(SCENARIOS), config_name="config")
 def run(cfg: DictConfig) -> float:
     hc = HydraConfig.get()
     out_dir = Path(hc.runtime.output_dir)

@@ -40,7 +40,7 @@ def _suggest(word: str, options: list[str], prefix: str = "") -> str:
 
 def _override_for(key: str, argv: list[str]) -> str:
     """The user's own ``key=value`` text for ``key``, else just the key."""
-    for arg in argv:
+    for arg in reversed(argv):  # the last one counts, as in Hydra
         if arg.lstrip("+~").split("=", 1)[0] == key:
             return arg
     return key

@@ -122,6 +122,7 @@ class World:
     def save_checkpoint(self, next_iteration: int, now: float) -> None:
         if not self.quiescent():  # a straggler still holds a link: try after the next round
             self.checkpoint_due = True
+            self.deferred += 1
             return
         world = {
             "iteration": next_iteration,
@@ -136,6 +137,7 @@ class World:
     # ------------------------------------------------------------------ running
 
     wall_start = 0.0
+    deferred = 0  # checkpoints put off because transfers were still in flight
 
     def run(self) -> dict[str, Any]:
         """Run the remaining iterations; a signal or an error still leaves valid outputs."""
@@ -185,6 +187,7 @@ class World:
             "error": self.error,
             "resumed_from": self.first if self.first else None,
             "checkpoint_iteration": self.checkpoint_at,
+            "checkpoints_deferred": self.deferred,
         }
 
 
