@@ -301,12 +301,14 @@ def _cell(text: str) -> str:
 
 def render() -> str:
     lines = [
-        "| # | bad input | command line (`python -m sim ...`) | what the user sees (stderr) |",
-        "|---|---|---|---|",
+        "| # | bad input | command line (`python -m sim ...`) | what the user sees (stderr) "
+        "| caught |",
+        "|---|---|---|---|---|",
     ]
     for i, c in enumerate(CASES, 1):
         said = "<br>".join(f"`{_cell(s)}`" for s in c.says)
-        lines.append(f"| {i} | {c.what} | `{_cell(' '.join(c.args))}` | {said} |")
+        when = "before the run dir exists" if c.early else "while building the run"
+        lines.append(f"| {i} | {c.what} | `{_cell(' '.join(c.args))}` | {said} | {when} |")
     return "\n".join(lines)
 
 
@@ -322,3 +324,27 @@ if __name__ == "__main__":
     tail = rest.split(END, 1)[1]
     DOC.write_text(f"{head}{BEGIN}\n{render()}\n{END}{tail}")
     print(f"wrote {len(CASES)} cases to {DOC}", file=sys.stderr)
+
+
+def readme_sessions() -> list[tuple[list[str], list[str]]]:
+    """(args, printed lines) of every ``$ python -m sim`` example in the README's text blocks."""
+    text = (DOC.parents[1] / "README.md").read_text()
+    sessions: list[tuple[list[str], list[str]]] = []
+    for block in text.split("```text\n")[1:]:
+        for line in block.split("```", 1)[0].splitlines():
+            if line.startswith("$ python -m sim"):
+                sessions.append((line.split()[4:], []))
+            elif sessions:
+                sessions[-1][1].append(line)
+    return sessions
+
+
+def test_the_readme_error_examples_are_what_the_cli_prints(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sessions = readme_sessions()
+    assert sessions
+    for args, says in sessions:
+        capsys.readouterr()
+        assert cli([*args, f"hydra.run.dir={tmp_path}"]) == 2
+        assert capsys.readouterr().err.splitlines() == says
