@@ -10,6 +10,7 @@ import torch
 from hydra.utils import get_class, instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from sim import validate
 from sim.adversaries.adversary import Adversary
 from sim.adversaries.placement import Placer
 from sim.aggregators.base import Aggregator
@@ -58,6 +59,11 @@ def _make(node: Any, what: str, **kwargs: Any) -> Any:
         raise ConfigError(f"{what}: {exc}") from exc
 
 
+def candidates(code: Code) -> int:
+    """How many vectors the code hands the rule: one per group, or ``code.candidates``."""
+    return int(getattr(code, "candidates", len(code.groups())))
+
+
 @dataclass
 class Parts:
     code: Code
@@ -70,28 +76,8 @@ class Parts:
 
 
 def check(cfg: DictConfig) -> None:
-    n = cfg.cluster.workers
-    if n < 1:
-        raise ConfigError(f"cluster.workers={n} must be >= 1")
-    if cfg.train.iterations < 1:
-        raise ConfigError(f"train.iterations={cfg.train.iterations} must be >= 1")
-    if cfg.train.lr <= 0 or not np.isfinite(cfg.train.lr):
-        raise ConfigError(f"train.lr={cfg.train.lr} must be a positive number")
-    if cfg.train.eval_every < 1:
-        raise ConfigError(f"train.eval_every={cfg.train.eval_every} must be >= 1")
-    if cfg.ps.flops <= 0:
-        raise ConfigError(f"ps.flops={cfg.ps.flops} must be positive")
-    if cfg.ps.wait is Wait.first_k and not 0 <= cfg.ps.k <= n:
-        raise ConfigError(f"ps.k={cfg.ps.k} must be between 1 and cluster.workers={n} (0 = n)")
-    if cfg.ps.wait is Wait.deadline and not cfg.ps.deadline_s > 0:
-        raise ConfigError(f"ps.deadline_s={cfg.ps.deadline_s} must be positive")
-    if cfg.timing.d < 0:
-        raise ConfigError(f"timing.d={cfg.timing.d} must be >= 0 (0: the model's parameters)")
-    for key in ("iterations", "timeline_iterations", "timeline_workers"):
-        if cfg.trace[key] < 0:
-            raise ConfigError(f"trace.{key}={cfg.trace[key]} must be >= 0")
-    if cfg.trace.max_spans < 1:
-        raise ConfigError(f"trace.max_spans={cfg.trace.max_spans} must be >= 1")
+    """Every range and cross-field problem at once (see :mod:`sim.validate`)."""
+    validate.check(cfg)
 
 
 def adversary(cfg: DictConfig, code: Code, seeds: dict[str, np.random.SeedSequence]) -> Adversary:
@@ -125,6 +111,7 @@ def build(cfg: DictConfig) -> Parts:
     dev = device(cfg.device)
     code: Code = _make(cfg.code, "code", n=n)
     rule: Aggregator = _make(cfg.aggregator, "aggregator")
+    validate.rule_fits(rule, candidates(code))
     adv = adversary(cfg, code, seeds)
     latency: LatencyModel = _make(cfg.latency, "latency")
     latency.check(n)

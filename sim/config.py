@@ -241,6 +241,11 @@ class TraceConf:
 
 
 @dataclass
+class CheckpointConf:
+    every: int = 0  # iterations between checkpoints into the run dir; 0 = off
+
+
+@dataclass
 class Config:
     seed: int = 0
     device: Device = Device.auto
@@ -259,6 +264,8 @@ class Config:
     threads: int = 0  # torch CPU threads per run; 0 = auto (a parallel sweep job: its share)
     timing: TimingConf = field(default_factory=TimingConf)
     trace: TraceConf = field(default_factory=TraceConf)
+    checkpoint: CheckpointConf = field(default_factory=CheckpointConf)
+    resume: bool = False  # continue from the run dir's checkpoint (same hydra.run.dir)
 
 
 SCHEMAS: dict[str, dict[str, type]] = {

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import torch
 
+from sim.admission import admit, expected_dtype
 from sim.adversaries.adversary import Adversary
 from sim.aggregators.base import Aggregator
 from sim.codes.base import Code, Decoded
@@ -40,6 +41,7 @@ class Learning:
         self.model_bytes = 4 * self.oracle.d
         self.honest: list[Message] = []
         self.ranks: list[int] = []
+        self.rejected: set[int] = set()  # ranks whose message this iteration is malformed
 
     def message_bytes(self) -> int:
         return self.code.message_bytes(self.oracle.d)
@@ -57,12 +59,27 @@ class Learning:
         self.honest = self.code.honest_messages()
         self.ranks, forged = self.adversary.attack(iteration, self.honest, self.oracle.materialize)
         sent: list[Message | None] = list(self.honest)
+        self.rejected = set()
+        theta = self.oracle.theta
         for rank, msg in forged.items():
-            sent[rank] = msg
+            if msg is None:
+                sent[rank] = None
+                continue
+            dtype = expected_dtype(self.honest[rank], theta.dtype)
+            ok = admit(msg, self.oracle.d, dtype, self.code.parts, theta.device)
+            if ok is None:
+                self.rejected.add(rank)  # still sent (it costs network time), then dropped
+            sent[rank] = msg if ok is None else ok
         return sent
 
+    def admitted(self, received: dict[int, Message]) -> dict[int, Message]:
+        """What the PS keeps: malformed messages are erasures."""
+        if not self.rejected:
+            return received
+        return {r: m for r, m in received.items() if r not in self.rejected}
+
     def decodable(self, received: dict[int, Message]) -> bool:
-        return self.code.decodable(received, self.oracle.materialize)
+        return self.code.decodable(self.admitted(received), self.oracle.materialize)
 
     def aggregate(self, decoded: Decoded) -> Combination | None:
         cands = decoded.candidates
@@ -100,7 +117,8 @@ class Learning:
         err = torch.linalg.vector_norm((a - b).double())
         return not bool(err <= RELATIVE_TOLERANCE * torch.linalg.vector_norm(b.double()))
 
-    def finish(self, iteration: int, received: dict[int, Message]) -> Outcome:
+    def finish(self, iteration: int, arrived: dict[int, Message]) -> Outcome:
+        received = self.admitted(arrived)
         decoded = self.code.decode(received, self.oracle.materialize)
         applied = self.aggregate(decoded)
         corrupted = self.corrupted(applied, received)
@@ -126,6 +144,7 @@ class Learning:
                 decode_failures=decoded.failures,
                 corrupted_updates=int(corrupted),
                 suspects=";".join(map(str, sorted(decoded.suspects))),
+                rejected=len(arrived) - len(received),
             ),
             diverged=diverged,
         )

@@ -13,7 +13,9 @@ import math
 import os
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, get_type_hints
+
+from sim.errors import InputFileError
 
 ROUNDING_US = 1e-6  # far below any simulated duration; far above float rounding of seconds*1e6
 LANES = {"downlink": 0, "compute": 1, "uplink": 2, "wait": 0, "decode": 1, "aggregate": 2}
@@ -35,24 +37,39 @@ class IterationRecord:
     suspects: str  # ranks the decoder located as lying
     decode_s: float
     aggregate_s: float
+    rejected: int = 0  # messages refused at the PS (wrong shape, dtype or type): erasures
 
 
-def write_atomic(path: Path, text: str) -> None:
+def write_atomic(path: Path, data: str | bytes) -> None:
+    """Replace ``path`` with ``data`` all at once: readers see the old or the new file."""
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
+    with tmp.open("wb") as f:
+        f.write(data.encode() if isinstance(data, str) else data)
+        f.flush()
+        os.fsync(f.fileno())
     os.replace(tmp, path)
 
 
 class MetricsWriter:
-    """Appends one row per iteration and flushes it, so a partial run stays readable."""
+    """Appends one row per iteration and flushes it, so a partial run stays readable.
 
-    def __init__(self, path: Path) -> None:
+    With ``keep`` (resuming), the first ``keep`` rows already in the file are kept and
+    read back, rows after them (written after the checkpoint) are dropped, and new rows
+    are appended.
+    """
+
+    def __init__(self, path: Path, keep: int | None = None) -> None:
         self.path = path
-        self.file: IO[str] = path.open("w", newline="")
         self.columns = [f.name for f in fields(IterationRecord)]
-        self.writer = csv.DictWriter(self.file, fieldnames=self.columns)
-        self.writer.writeheader()
         self.rows: list[IterationRecord] = []
+        if keep is None:
+            self.file: IO[str] = path.open("w", newline="")
+            self.writer = csv.DictWriter(self.file, fieldnames=self.columns)
+            self.writer.writeheader()
+        else:
+            self.rows = read_metrics(path, keep, self.columns)
+            self.file = path.open("a", newline="")
+            self.writer = csv.DictWriter(self.file, fieldnames=self.columns)
 
     def write(self, rec: IterationRecord) -> None:
         row = {k: _fmt(v) for k, v in asdict(rec).items()}
@@ -62,6 +79,38 @@ class MetricsWriter:
 
     def close(self) -> None:
         self.file.close()
+
+
+def read_metrics(path: Path, keep: int, columns: list[str]) -> list[IterationRecord]:
+    """The first ``keep`` rows of ``path``; the file is cut to them (atomically)."""
+    if not path.exists():
+        raise InputFileError("resume", path, "missing: cannot continue its rows")
+    with path.open(newline="") as f:  # keep the csv module's \r\n line ends as they are
+        lines = f.read().splitlines(keepends=True)
+    header = next(csv.reader(lines[:1]), [])
+    if header != columns:
+        raise InputFileError(
+            "resume", path, f"columns {header} differ from this version's {columns}", line=1
+        )
+    if len(lines) - 1 < keep:
+        raise InputFileError(
+            "resume", path, f"has {len(lines) - 1} rows but the checkpoint is after {keep}"
+        )
+    types = get_type_hints(IterationRecord)
+    rows = []
+    for n, row in enumerate(csv.reader(lines[1 : keep + 1]), start=2):
+        if len(row) != len(columns):
+            raise InputFileError("resume", path, f"{len(row)} fields, expected {len(columns)}", n)
+        values = {c: _parse(v, types[c]) for c, v in zip(columns, row, strict=True)}
+        rows.append(IterationRecord(**values))
+    write_atomic(path, "".join(lines[: keep + 1]))
+    return rows
+
+
+def _parse(text: str, kind: type) -> Any:
+    if kind is float:
+        return math.nan if text == "" else float(text)
+    return kind(text)
 
 
 def _fmt(v: Any) -> Any:
@@ -154,3 +203,15 @@ class Trace:
                 }
             )
         return json.dumps({"traceEvents": meta + self.events, "displayTimeUnit": "ms"})
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "events": self.events,
+            "pids": self.pids,
+            "tids": [[pid, lane, tid] for (pid, lane), tid in self.tids.items()],
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.events = list(state["events"])
+        self.pids = dict(state["pids"])
+        self.tids = {(pid, lane): tid for pid, lane, tid in state["tids"]}

@@ -104,8 +104,9 @@ class ParameterServer:
         self.speeds = latency.speeds(self.n)
         self.loads = np.array([math.load(w.rank) for w in workers], dtype=float)
 
-    def run(self, iterations: int) -> Generator[Any, Any, None]:
-        for it in range(iterations):
+    def run(self, iterations: int, first: int = 0) -> Generator[Any, Any, None]:
+        """Iterations ``first .. iterations-1`` (``first > 0`` when resuming)."""
+        for it in range(first, iterations):
             traced = it < self.trace.limit
             rnd = self.plan(it, traced)
             yield self.env.timeout(rnd.stop - rnd.start)

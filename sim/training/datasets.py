@@ -6,9 +6,12 @@ import contextlib
 import functools
 import io
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
+
+from sim.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -77,7 +80,10 @@ class BatchSampler:
 
     def __init__(self, size: int, batch: int, rng: np.random.Generator) -> None:
         if batch > size:
-            raise ValueError(f"train.batch_size={batch} exceeds the {size} training samples")
+            raise ConfigError(
+                f"train.batch_size={batch} exceeds the {size} training samples "
+                f"(lower it, or raise data.samples)"
+            )
         self.size, self.batch, self.rng = size, batch, rng
         self.order = rng.permutation(size)
         self.cursor = 0
@@ -88,3 +94,16 @@ class BatchSampler:
         idx = self.order[self.cursor : self.cursor + self.batch]
         self.cursor += self.batch
         return idx
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything that decides the next batches (for checkpoints)."""
+        return {
+            "rng": self.rng.bit_generator.state,
+            "order": torch.from_numpy(self.order.copy()),
+            "cursor": self.cursor,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.rng.bit_generator.state = state["rng"]
+        self.order = state["order"].numpy().copy()
+        self.cursor = int(state["cursor"])

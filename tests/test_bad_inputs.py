@@ -1,0 +1,350 @@
+"""Every bad input in docs/bad_inputs.md, run through the real command line.
+
+The table in the docs is rendered from :data:`CASES` (``python -m tests.test_bad_inputs``
+rewrites it) and a test checks that the file matches, so the docs and the tests cannot
+drift apart. Each case runs ``python -m sim`` in this process (same code path as the
+shell, minus the interpreter start) and must exit with status 2, print exactly the
+expected ``error:`` lines, no traceback, and start no run.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from sim.__main__ import cli
+from sim.world import simulate
+from tests.conftest import make_cfg
+
+DOC = Path(__file__).resolve().parents[1] / "docs" / "bad_inputs.md"
+BASE = ["data=synthetic", "progress=false", "train.iterations=3"]
+RUN = "RUN"  # stands for the run dir (hydra.run.dir) in the table
+
+
+def earlier_run(*extra: str) -> Callable[[Path], None]:
+    def setup(run_dir: Path) -> None:
+        simulate(make_cfg(*BASE, "checkpoint.every=1", *extra, small=False), run_dir)
+
+    return setup
+
+
+def garbage_checkpoint(run_dir: Path) -> None:
+    run_dir.mkdir(parents=True)
+    (run_dir / "checkpoint.pt").write_bytes(b"\x00 this is not a checkpoint")
+
+
+def run_without_metrics(run_dir: Path) -> None:
+    earlier_run()(run_dir)
+    (run_dir / "metrics.csv").unlink()
+
+
+@dataclass
+class Case:
+    what: str  # the mistake, in words
+    args: list[str]  # what the user typed (BASE and hydra.run.dir are added)
+    says: list[str]  # the exact stderr lines; RUN stands for the run dir
+    setup: Callable[[Path], None] | None = field(default=None, repr=False)
+    early: bool = True  # caught before Hydra makes the run dir (else while building)
+
+
+CASES = [
+    Case(
+        "misspelt key",
+        ["cluster.wokers=9"],
+        ["error: cluster.wokers: no such key (did you mean cluster.workers?); valid keys: workers"],
+    ),
+    Case(
+        "misspelt key inside a group option",
+        ["code.rr=5"],
+        ["error: code.rr: no such key (did you mean code.r?); valid keys: r, tolerance"],
+    ),
+    Case(
+        "misspelt option",
+        ["code=repitition"],
+        [
+            "error: code=repitition: no such option (did you mean repetition?); "
+            "valid options: none, repetition"
+        ],
+    ),
+    Case(
+        "not an integer",
+        ["cluster.workers=nine"],
+        ["error: cluster.workers=nine: 'nine' is not an integer"],
+    ),
+    Case("not a number", ["train.lr=fast"], ["error: train.lr=fast: 'fast' is not a number"]),
+    Case(
+        "invalid choice",
+        ["ps.wait=sometimes"],
+        ["error: ps.wait=sometimes: valid values: all, first_k, deadline, decodable"],
+    ),
+    Case("not a boolean", ["progress=maybe"], ["error: progress=maybe: valid values: true, false"]),
+    Case(
+        "list entry of the wrong type",
+        ["adversary.ids=[a]"],
+        ["error: adversary.ids=[a]: 'a' is not an integer"],
+    ),
+    Case(
+        "override without a value",
+        ["code"],
+        ["error: cannot parse 'code': missing EQUAL at '<EOF>' (write key=value)"],
+    ),
+    Case(
+        "sweep without -m",
+        ["cluster.workers=3,6"],
+        [
+            "error: Ambiguous value for argument 'cluster.workers=3,6': add -m to sweep over "
+            "it, or write key=[a,b] for a list"
+        ],
+    ),
+    Case(
+        "group removed",
+        ["~code"],
+        ["error: code: no value given (set code=<option>; options: none, repetition)"],
+    ),
+    Case(
+        "broken interpolation",
+        ["seed=${nope}"],
+        ["error: seed: Interpolation key 'nope' not found"],
+    ),
+    Case("no workers", ["cluster.workers=0"], ["error: cluster.workers=0: must be >= 1"]),
+    Case("negative seed", ["seed=-1"], ["error: seed=-1: must be >= 0"]),
+    Case(
+        "zero learning rate",
+        ["train.lr=0"],
+        ["error: train.lr=0.0: must be a positive finite number"],
+    ),
+    Case(
+        "NaN learning rate", ["train.lr=nan"], ["error: train.lr=nan: NaN is not a valid setting"]
+    ),
+    Case(
+        "infinite learning rate",
+        ["train.lr=inf"],
+        ["error: train.lr=inf: must be a positive finite number"],
+    ),
+    Case("no iterations", ["train.iterations=0"], ["error: train.iterations=0: must be >= 1"]),
+    Case(
+        "more adversaries than workers",
+        ["adversary.count=16"],
+        ["error: adversary.count=16 must be between 0 and cluster.workers=15"],
+    ),
+    Case(
+        "negative adversary count",
+        ["adversary.count=-1"],
+        ["error: adversary.count=-1: must be >= 0"],
+    ),
+    Case(
+        "adversary rank out of range",
+        ["adversary.ids=[0,15]"],
+        ["error: adversary.ids=[0,15]: ranks [15] are not in [0, 15) (n=15)"],
+    ),
+    Case(
+        "repeated adversary rank",
+        ["adversary.ids=[2,2]"],
+        ["error: adversary.ids=[2,2]: ranks must be distinct"],
+    ),
+    Case(
+        "zero bandwidth",
+        ["network.bandwidth_bps=0"],
+        ["error: network.bandwidth_bps=0.0: must be a positive finite number"],
+    ),
+    Case(
+        "negative latency",
+        ["network.latency_s=-1e-3"],
+        ["error: network.latency_s=-0.001: must be a finite number >= 0"],
+    ),
+    Case(
+        "speed factors for the wrong number of workers",
+        ["latency.speed_factors=[1,2]"],
+        [
+            "error: latency.speed_factors has 2 entries, cluster.workers=15: give one factor "
+            "per worker or none"
+        ],
+    ),
+    Case(
+        "non-positive speed factor",
+        ["cluster.workers=3", "code=none", "latency.speed_factors=[1,0,1]"],
+        [
+            "error: latency.speed_factors=[1.0,0.0,1.0]: every entry must be a positive "
+            "finite number"
+        ],
+    ),
+    Case(
+        "first k larger than n",
+        ["ps.wait=first_k", "ps.k=99"],
+        ["error: ps.k=99 must be between 1 and cluster.workers=15 (0 = n)"],
+    ),
+    Case(
+        "zero PS speed", ["ps.flops=0"], ["error: ps.flops=0.0: must be a positive finite number"]
+    ),
+    Case(
+        "negative checkpoint period",
+        ["checkpoint.every=-5"],
+        ["error: checkpoint.every=-5: must be >= 0"],
+    ),
+    Case("repetition factor 0", ["code.r=0"], ["error: code.r=0: must be >= 1"]),
+    Case(
+        "negative vote tolerance",
+        ["code.tolerance=-1"],
+        ["error: code.tolerance=-1.0: must be a finite number >= 0"],
+    ),
+    Case(
+        "empty hidden layer",
+        ["model.hidden=[16,0]"],
+        ["error: model.hidden=[16,0]: every entry must be >= 1"],
+    ),
+    Case("one class", ["data.classes=1"], ["error: data.classes=1: must be >= 2"]),
+    Case(
+        "several problems at once: one line each",
+        ["cluster.workers=0", "train.lr=-1", "ps.flops=nan"],
+        [
+            "error: cluster.workers=0: must be >= 1",
+            "error: train.lr=-1.0: must be a positive finite number",
+            "error: ps.flops=nan: NaN is not a valid setting",
+        ],
+    ),
+    Case(
+        "n not a multiple of r",
+        ["cluster.workers=10"],
+        [
+            "error: cluster.workers=10 is not a multiple of code.r=3: repetition groups need "
+            "n % r == 0 (for example cluster.workers=12)"
+        ],
+        early=False,
+    ),
+    Case(
+        "fewer samples per iteration than data parts",
+        ["train.batch_size=4"],
+        [
+            "error: train.batch_size=4 is smaller than the 5 data parts per iteration: every "
+            "part needs at least one sample"
+        ],
+        early=False,
+    ),
+    Case(
+        "batch larger than the training set",
+        ["train.batch_size=5000"],
+        [
+            "error: train.batch_size=5000 exceeds the 3200 training samples (lower it, or raise "
+            "data.samples)"
+        ],
+        early=False,
+    ),
+    Case(
+        "resume without a checkpoint",
+        ["resume=true"],
+        [
+            "error: resume=RUN: no checkpoint.pt in this run dir: resume needs the "
+            "hydra.run.dir of a run that wrote checkpoints (checkpoint.every=K) or was "
+            "interrupted"
+        ],
+        early=False,
+    ),
+    Case(
+        "resume from a damaged checkpoint file",
+        ["resume=true"],
+        ["error: resume=RUN/checkpoint.pt: not a readable checkpoint (UnpicklingError)"],
+        setup=garbage_checkpoint,
+        early=False,
+    ),
+    Case(
+        "resume with other settings",
+        ["resume=true", "train.lr=0.1"],
+        [
+            "error: resume=RUN/checkpoint.pt: the checkpoint was made with other settings: "
+            "train.lr=0.5 (now 0.1)"
+        ],
+        setup=earlier_run(),
+        early=False,
+    ),
+    Case(
+        "resume after metrics.csv was deleted",
+        ["resume=true"],
+        ["error: resume=RUN/metrics.csv: missing: cannot continue its rows"],
+        setup=run_without_metrics,
+        early=False,
+    ),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.what for c in CASES])
+def test_bad_input_gets_one_clear_line_per_problem(
+    case: Case, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run_dir = tmp_path / "run"
+    if case.setup is not None:
+        case.setup(run_dir)
+    before = sorted(p.name for p in run_dir.iterdir()) if run_dir.exists() else None
+    capsys.readouterr()
+    status = cli([*BASE, *case.args, f"hydra.run.dir={run_dir}"])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert "Traceback" not in err
+    assert err.replace(str(run_dir), RUN).splitlines() == case.says
+    after = sorted(p.name for p in run_dir.iterdir()) if run_dir.exists() else None
+    assert "summary.json" not in set(after or []) - set(before or [])  # no run happened
+    if case.early:
+        assert after is None  # caught before Hydra made a run dir
+
+
+# ---------------------------------------------------------------- the docs table
+
+BEGIN, END = "<!-- cases: begin -->", "<!-- cases: end -->"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def render() -> str:
+    lines = [
+        "| # | bad input | command line (`python -m sim ...`) | what the user sees (stderr) "
+        "| caught |",
+        "|---|---|---|---|---|",
+    ]
+    for i, c in enumerate(CASES, 1):
+        said = "<br>".join(f"`{_cell(s)}`" for s in c.says)
+        when = "before the run dir exists" if c.early else "while building the run"
+        lines.append(f"| {i} | {c.what} | `{_cell(' '.join(c.args))}` | {said} | {when} |")
+    return "\n".join(lines)
+
+
+def test_the_docs_table_lists_exactly_these_cases() -> None:
+    text = DOC.read_text()
+    table = text.split(BEGIN, 1)[1].split(END, 1)[0].strip()
+    assert table == render(), "run `python -m tests.test_bad_inputs` to refresh docs/bad_inputs.md"
+    assert len(CASES) >= 20
+
+
+if __name__ == "__main__":
+    head, rest = DOC.read_text().split(BEGIN, 1)
+    tail = rest.split(END, 1)[1]
+    DOC.write_text(f"{head}{BEGIN}\n{render()}\n{END}{tail}")
+    print(f"wrote {len(CASES)} cases to {DOC}", file=sys.stderr)
+
+
+def readme_sessions() -> list[tuple[list[str], list[str]]]:
+    """(args, printed lines) of every ``$ python -m sim`` example in the README's text blocks."""
+    text = (DOC.parents[1] / "README.md").read_text()
+    sessions: list[tuple[list[str], list[str]]] = []
+    for block in text.split("```text\n")[1:]:
+        for line in block.split("```", 1)[0].splitlines():
+            if line.startswith("$ python -m sim"):
+                sessions.append((line.split()[4:], []))
+            elif sessions:
+                sessions[-1][1].append(line)
+    return sessions
+
+
+def test_the_readme_error_examples_are_what_the_cli_prints(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sessions = readme_sessions()
+    assert sessions
+    for args, says in sessions:
+        capsys.readouterr()
+        assert cli([*args, f"hydra.run.dir={tmp_path}"]) == 2
+        assert capsys.readouterr().err.splitlines() == says

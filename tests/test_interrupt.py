@@ -1,0 +1,198 @@
+"""Interruptions (Ctrl-C, SIGTERM, a hard kill) and resuming from checkpoints."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sim.world import World, simulate
+from tests.conftest import SMALL, make_cfg
+
+ROOT = Path(__file__).resolve().parents[1]
+OUTPUTS = ("metrics.csv", "trace.json")
+
+
+def rows(path: Path) -> list[dict[str, str]]:
+    with open(path / "metrics.csv", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def summary(path: Path) -> dict[str, Any]:
+    return json.loads((path / "summary.json").read_text())
+
+
+def same_outputs(a: Path, b: Path) -> None:
+    for name in OUTPUTS:
+        assert (a / name).read_bytes() == (b / name).read_bytes(), name
+    assert summary(a)["model_digest"] == summary(b)["model_digest"]
+
+
+@pytest.fixture
+def signal_at(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """``signal_at(it, signum, times)``: the run receives the signal during iteration ``it``."""
+    plan: dict[str, Any] = {}
+    original = World._on_iteration
+
+    def hooked(self: World, it: int, *args: Any) -> bool:
+        if it == plan.get("it"):
+            for _ in range(plan["times"]):
+                os.kill(os.getpid(), plan["signum"])
+        return original(self, it, *args)
+
+    monkeypatch.setattr(World, "_on_iteration", hooked)
+
+    def arm(it: int | None, signum: int = signal.SIGTERM, times: int = 1) -> None:
+        plan.update(it=it, signum=signum, times=times)
+
+    yield arm
+
+
+def sim_process(*args: str) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "sim", *SMALL, *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_for_rows(path: Path, count: int, proc: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            if len((path / "metrics.csv").read_text().splitlines()) > count:
+                return
+        except FileNotFoundError:
+            pass
+        time.sleep(0.02)
+    raise AssertionError(f"the run ended or stalled before {count} rows: {proc.communicate()}")
+
+
+LONG = ["code=repetition", "cluster.workers=9", "adversary.placement=random", "model.hidden=[8]"]
+
+
+def test_sigterm_mid_run_then_resume_gives_the_uninterrupted_model(tmp_path: Path) -> None:
+    """Must show 3: kill with SIGTERM mid-way, resume, get the uninterrupted model_digest."""
+    args = [*LONG, "train.iterations=150", "checkpoint.every=50"]
+    cut = tmp_path / "cut"
+    proc = sim_process(*args, f"hydra.run.dir={cut}")
+    wait_for_rows(cut, 5, proc)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    assert "Traceback" not in err and "interrupted by SIGTERM" in err and "resume=true" in err
+    s = summary(cut)
+    done = s["iterations"]
+    assert s["status"] == "interrupted" and s["signal"] == "SIGTERM" and 5 <= done < 150
+    assert s["checkpoint_iteration"] == done  # stopped at an iteration boundary and saved it
+    assert [int(r["iteration"]) for r in rows(cut)] == list(range(done))  # valid partial CSV
+
+    resumed = simulate(make_cfg(*args, "resume=true"), cut)
+    whole = tmp_path / "whole"
+    simulate(make_cfg(*args), whole)
+    assert resumed["resumed_from"] == done and resumed["status"] == "completed"
+    same_outputs(cut, whole)
+
+
+def test_a_hard_kill_resumes_from_the_last_periodic_checkpoint(tmp_path: Path) -> None:
+    args = [*LONG, "train.iterations=150", "checkpoint.every=7"]
+    cut = tmp_path / "cut"
+    proc = sim_process(*args, f"hydra.run.dir={cut}")
+    wait_for_rows(cut, 10, proc)
+    proc.kill()  # SIGKILL: no chance to clean up, like SLURM after its grace period
+    proc.communicate(timeout=60)
+    written = len(rows(cut))
+    assert not (cut / "summary.json").exists() and written < 150
+
+    resumed = simulate(make_cfg(*args, "resume=true"), cut)
+    assert resumed["resumed_from"] % 7 == 0 and resumed["resumed_from"] <= written
+    whole = tmp_path / "whole"
+    simulate(make_cfg(*args), whole)
+    same_outputs(cut, whole)  # rows written after the checkpoint were dropped, then redone
+
+
+STRAGGLERS = ["code=none", "adversary=none", "latency.speed_factors=[1,1,1,1,2,3]"]
+# name -> (overrides, iteration during which the signal arrives)
+RESUMABLE: dict[str, tuple[list[str], int]] = {
+    "repetition": (["code=repetition", "cluster.workers=9"], 7),
+    "random placement": (["cluster.workers=9", "adversary.placement=random"], 7),
+    "no code": (["code=none", "cluster.workers=6", "adversary=none"], 7),
+    "first k": (
+        ["cluster.workers=6", *STRAGGLERS, "ps.wait=first_k", "ps.k=4"],
+        7,
+    ),
+    "deadline": (
+        ["cluster.workers=6", *STRAGGLERS, "ps.wait=deadline", "ps.deadline_s=0.08"],
+        7,
+    ),
+    "decodable": (
+        ["cluster.workers=9", "ps.wait=decodable", "latency.speed_factors=[1,2,1,1,3,1,1,1,2]"],
+        7,
+    ),
+    "past the trace window": (
+        ["code=none", "adversary=none", "cluster.workers=4", "train.iterations=26"],
+        21,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(RESUMABLE))
+def test_interrupt_and_resume_reproduce_every_output(
+    tmp_path: Path, signal_at: Any, case: str
+) -> None:
+    overrides, stop_at = RESUMABLE[case]
+    args = ["train.iterations=14", "checkpoint.every=5", "model.hidden=[8]", *overrides]
+    signal_at(None)
+    simulate(make_cfg(*args), tmp_path / "whole")
+    signal_at(stop_at)
+    cut = simulate(make_cfg(*args), tmp_path / "cut")
+    assert cut["status"] == "interrupted" and cut["checkpoint_iteration"] is not None
+    signal_at(None)
+    simulate(make_cfg(*args, "resume=true"), tmp_path / "cut")
+    same_outputs(tmp_path / "cut", tmp_path / "whole")
+
+
+def test_a_second_signal_stops_at_once_and_still_writes_the_summary(
+    tmp_path: Path, signal_at: Any
+) -> None:
+    signal_at(0, signal.SIGINT, times=2)
+    s = simulate(make_cfg("train.iterations=5"), tmp_path)
+    assert s["status"] == "interrupted" and s["signal"] == "SIGINT" and s["iterations"] == 0
+    on_disk = summary(tmp_path)
+    assert on_disk["final_loss"] is None and on_disk["checkpoint_iteration"] is None
+    assert rows(tmp_path) == []  # the header is there, and no half-written row
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handlers restored
+
+
+def test_resuming_a_finished_run_changes_nothing(tmp_path: Path) -> None:
+    args = ["train.iterations=10", "checkpoint.every=5", "cluster.workers=6", "adversary=none"]
+    first = simulate(make_cfg(*args), tmp_path)
+    before = (tmp_path / "metrics.csv").read_bytes()
+    again = simulate(make_cfg(*args, "resume=true"), tmp_path)
+    assert again["model_digest"] == first["model_digest"] and again["resumed_from"] == 10
+    assert (tmp_path / "metrics.csv").read_bytes() == before
+
+
+def test_a_fresh_run_removes_a_stale_checkpoint(tmp_path: Path) -> None:
+    simulate(make_cfg("train.iterations=4", "checkpoint.every=2"), tmp_path)
+    assert (tmp_path / "checkpoint.pt").exists()
+    simulate(make_cfg("train.iterations=4"), tmp_path)
+    assert not (tmp_path / "checkpoint.pt").exists()
+
+
+def test_no_temporary_files_are_left_behind(tmp_path: Path) -> None:
+    simulate(make_cfg("train.iterations=6", "checkpoint.every=2"), tmp_path)
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]
