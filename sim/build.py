@@ -13,15 +13,29 @@ from omegaconf import DictConfig, OmegaConf
 from sim.adversaries.adversary import Adversary
 from sim.adversaries.placement import Placer
 from sim.aggregators.base import Aggregator
+from sim.aggregators.bucketing import Bucketing
+from sim.aggregators.chain import Chain, PreAggregator
+from sim.aggregators.nnm import NNM
 from sim.codes.base import Code
 from sim.config import AdversaryConf, Device, Wait
+from sim.config import PreAggregator as Pre
 from sim.errors import ConfigError
 from sim.latency import LatencyModel
 from sim.protocol import Learning
 from sim.training.datasets import BatchSampler, Dataset
 from sim.training.oracle import GradientOracle
 
-STREAMS = ("data", "latency", "placement", "adversary", "model", "workers", "ps", "spare")
+STREAMS = (
+    "data",
+    "latency",
+    "placement",
+    "adversary",
+    "model",
+    "workers",
+    "ps",
+    "spare",
+    "aggregator",  # appended: earlier streams keep their seeds
+)
 
 
 def streams(seed: int) -> dict[str, np.random.SeedSequence]:
@@ -97,13 +111,44 @@ def adversary(cfg: DictConfig, code: Code, seeds: dict[str, np.random.SeedSequen
     return Adversary(placer, strategy, node.knowledge, torch_gen(seeds["adversary"]))
 
 
+def candidates(cfg: DictConfig, code: Code) -> tuple[int, str]:
+    """Vectors the rule gets when every message arrives, and where that number comes from."""
+    n = cfg.cluster.workers
+    k = int(getattr(code, "candidates", code.parts))  # a code may decode to fewer vectors
+    if k == n:
+        return k, f"cluster.workers={n}"
+    if "r" in cfg.code and k * cfg.code.r == n:
+        return k, f"cluster.workers={n} / code.r={cfg.code.r}"
+    return k, f"what {type(code).__name__} decodes from cluster.workers={n}"
+
+
+def aggregator(cfg: DictConfig, code: Code, seeds: dict[str, np.random.SeedSequence]) -> Aggregator:
+    """The rule, behind its pre-aggregators; fails now if it cannot take the candidates."""
+    node = cfg.aggregator
+    common = {"pre", "bucket_size"}  # the pre-aggregators' settings, not the rule's
+    params = {k: v for k, v in OmegaConf.to_container(node).items() if k not in common}  # type: ignore[union-attr]
+    rule: Aggregator = _make(params, "aggregator")
+    pre: list[PreAggregator] = []
+    for kind in node.pre:
+        if kind is Pre.nnm:
+            pre.append(NNM(node.f))
+        else:
+            pre.append(Bucketing(node.bucket_size, rng(seeds["aggregator"])))
+    if pre:
+        rule = Chain(pre, rule)
+    k, source = candidates(cfg, code)
+    if why := rule.invalid(k):
+        raise ConfigError(f"aggregator={rule.name} {why}; got k={k} candidates ({source})")
+    return rule
+
+
 def build(cfg: DictConfig) -> Parts:
     check(cfg)
     n = cfg.cluster.workers
     seeds = streams(cfg.seed)
     dev = device(cfg.device)
     code: Code = _make(cfg.code, "code", n=n)
-    rule: Aggregator = _make(cfg.aggregator, "aggregator")
+    rule = aggregator(cfg, code, seeds)
     adv = adversary(cfg, code, seeds)
     latency: LatencyModel = _make(cfg.latency, "latency")
     latency.speeds(n)

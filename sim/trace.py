@@ -34,6 +34,8 @@ class IterationRecord:
     suspects: str  # ranks the decoder located as lying
     decode_s: float
     aggregate_s: float
+    influence: float = math.nan  # adversarial candidates the rule kept (sim/aggregators/base.py)
+    geomed_iterations: float = math.nan  # Weiszfeld steps taken; NaN for other rules
 
 
 def write_atomic(path: Path, text: str) -> None:
