@@ -112,9 +112,15 @@ def adversary(cfg: DictConfig, code: Code, seeds: dict[str, np.random.SeedSequen
 
 
 def candidates(cfg: DictConfig, code: Code) -> tuple[int, str]:
-    """Vectors the rule gets when every message arrives, and where that number comes from."""
+    """Vectors the rule gets when every awaited message arrives, and where that number comes from.
+
+    With a code that groups workers, a wait policy that stops early leaves a number that
+    varies by iteration; an iteration with too few then applies no update (a decode failure).
+    """
     n = cfg.cluster.workers
     k = int(getattr(code, "candidates", code.parts))  # a code may decode to fewer vectors
+    if k == n and cfg.ps.wait is Wait.first_k and 0 < cfg.ps.k < n:
+        return cfg.ps.k, f"ps.wait=first_k with ps.k={cfg.ps.k}"
     if k == n:
         return k, f"cluster.workers={n}"
     if "r" in cfg.code and k * cfg.code.r == n:

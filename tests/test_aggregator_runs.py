@@ -114,6 +114,27 @@ def test_too_few_candidates_fails_before_the_run_with_one_line(tmp_path: Path) -
     assert not (tmp_path / "metrics.csv").exists()
 
 
+def test_first_k_counts_as_the_candidates_before_the_run(tmp_path: Path) -> None:
+    p = sim(
+        "code=none",
+        "aggregator=krum",
+        "aggregator.f=1",
+        "ps.wait=first_k",
+        "ps.k=4",
+        f"hydra.run.dir={tmp_path}",
+    )
+    assert p.returncode == 2 and "got k=4 candidates (ps.wait=first_k with ps.k=4)" in p.stderr
+
+
+def test_an_iteration_with_too_few_candidates_applies_no_update(run: Run) -> None:
+    # Constant latency: ranks arrive in order, so the first 6 complete groups 0 and 1 only.
+    s = run("aggregator=krum", "ps.wait=first_k", "ps.k=6", "train.iterations=3")
+    once = run("aggregator=krum", "ps.wait=first_k", "ps.k=6", "train.iterations=1")
+    assert [r["decode_failures"] for r in rows(s)] == ["4"] * 3  # 3 empty groups + 1 skipped
+    assert [r["aggregate_s"] for r in rows(s)] == ["0.0"] * 3
+    assert s["model_digest"] == once["model_digest"]  # never updated: the initial model
+
+
 def test_misspelt_pre_aggregator_fails_at_composition() -> None:
     p = sim("aggregator=median", "aggregator.pre=[nmm]")
     assert p.returncode != 0 and "Traceback" not in p.stderr

@@ -65,7 +65,7 @@ def weiszfeld(x: torch.Tensor, z: torch.Tensor, nu: float, tol: float, max_iter:
 class GeometricMedian:
     name = "geomed"
 
-    def __init__(self, f: int = 0, tol: float = 1e-5, max_iter: int = 100, nu: float = 1e-6):
+    def __init__(self, tol: float = 1e-5, max_iter: int = 100, nu: float = 1e-6, f: int = 0):
         check_f(f)
         if not tol >= 0:
             raise ConfigError(f"aggregator.tol={tol}: the relative tolerance must be >= 0")
