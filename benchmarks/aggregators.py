@@ -2,14 +2,15 @@
 
     python -m benchmarks.aggregators            # (k, d) in {15, 45} x {1e5, 1e6}
     python -m benchmarks.aggregators --quick    # d = 1e5 only
+    python -m benchmarks.aggregators --threads 1   # steadiest on a busy shared machine
 
 Every rule runs on the same float32 candidates (Gaussian, a quarter of them shifted
 far away as adversaries would be) with ``f = (k - 3) // 4``, the largest ``f`` Bulyan
-accepts, for every rule. The rules take turns: every round times each rule once, after
-one warm-up round, and each rule's time is its best round, so a machine whose load
-drifts slows every rule alike. The table gives the mean's time in ms and every other
-rule as a multiple of it, once by wall time and once by the CPU time the process used
-(which waiting for a busy machine does not inflate).
+accepts, for every rule. The rules take turns (a turn lasts at least one call and about
+50 ms), round after round after a warm-up round, and each rule's time is its fastest
+call, so a machine whose load drifts slows every rule alike. The tables give the mean's
+time in ms and every other rule as a multiple of it, once by wall time and once by the
+CPU time the process used (which waiting for a busy machine does not inflate).
 """
 
 from __future__ import annotations
@@ -58,15 +59,23 @@ Times = dict[str, tuple[float, float]]  # rule -> (best wall s, best CPU s of th
 
 
 def timed(made: dict[str, Aggregator], x: torch.Tensor, rounds: int) -> Times:
-    """Best wall and CPU time of each rule over ``rounds`` rounds in turn, after a warm-up."""
+    """Best wall and CPU time of one call of each rule, the rules taking turns.
+
+    Each turn calls a rule repeatedly for about 50 ms (at least once), so a cheap rule
+    like the mean is sampled as often as it takes to find a quiet moment.
+    """
     best = dict.fromkeys(made, (float("inf"), float("inf")))
-    for r in range(rounds + 1):
+    for r in range(rounds + 1):  # round 0 warms up
         for name, rule in made.items():
-            wall, cpu = time.perf_counter(), time.process_time()
-            rule(x)
-            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-            if r > 0:
-                best[name] = (min(best[name][0], wall), min(best[name][1], cpu))
+            turn = time.perf_counter()
+            while True:
+                wall, cpu = time.perf_counter(), time.process_time()
+                rule(x)
+                wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+                if r > 0:
+                    best[name] = (min(best[name][0], wall), min(best[name][1], cpu))
+                if time.perf_counter() - turn > 0.05:
+                    break
     return best
 
 
@@ -93,7 +102,12 @@ def candidates(k: int, d: int) -> torch.Tensor:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="d = 1e5 only")
+    parser.add_argument(
+        "--threads", type=int, default=0, help="torch threads (default: torch's choice)"
+    )
     args = parser.parse_args()
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
     sizes = [(k, d) for d in ([10**5] if args.quick else [10**5, 10**6]) for k in (15, 45)]
     torch.set_grad_enabled(False)
     load = os.getloadavg()[0]

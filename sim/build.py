@@ -135,11 +135,9 @@ def aggregator(cfg: DictConfig, code: Code, seeds: dict[str, np.random.SeedSeque
     params = {k: v for k, v in OmegaConf.to_container(node).items() if k not in common}  # type: ignore[union-attr]
     rule: Aggregator = _make(params, "aggregator")
     pre: list[PreAggregator] = []
+    gen = rng(seeds["aggregator"])
     for kind in node.pre:
-        if kind is Pre.nnm:
-            pre.append(NNM(node.f))
-        else:
-            pre.append(Bucketing(node.bucket_size, rng(seeds["aggregator"])))
+        pre.append(NNM(node.f) if kind is Pre.nnm else Bucketing(node.bucket_size, gen))
     if pre:
         rule = Chain(pre, rule)
     k, source = candidates(cfg, code)

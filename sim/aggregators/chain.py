@@ -36,7 +36,6 @@ class Chain:
     def __init__(self, pre: list[PreAggregator], rule: Aggregator) -> None:
         self.pre, self.rule = pre, rule
         self.name = rule.name
-        self.f = getattr(rule, "f", 0)
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         mixes = []
