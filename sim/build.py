@@ -14,8 +14,12 @@ from sim import validate
 from sim.adversaries.adversary import Adversary
 from sim.adversaries.placement import Placer
 from sim.aggregators.base import Aggregator
+from sim.aggregators.bucketing import Bucketing
+from sim.aggregators.chain import Chain, PreAggregator
+from sim.aggregators.nnm import NNM
 from sim.codes.base import Code
 from sim.config import AdversaryConf, Device, Wait, Workload
+from sim.config import PreAggregator as Pre
 from sim.errors import ConfigError
 from sim.latency import LatencyModel
 from sim.protocol import Learning
@@ -23,7 +27,17 @@ from sim.timing import TimingOnly, check_decodable, count_parameters
 from sim.training.datasets import BatchSampler, Dataset
 from sim.training.oracle import GradientOracle
 
-STREAMS = ("data", "latency", "placement", "adversary", "model", "workers", "ps", "spare")
+STREAMS = (
+    "data",
+    "latency",
+    "placement",
+    "adversary",
+    "model",
+    "workers",
+    "ps",
+    "spare",
+    "aggregator",  # appended: earlier streams keep their seeds
+)
 
 
 def streams(seed: int) -> dict[str, np.random.SeedSequence]:
@@ -57,11 +71,6 @@ def _make(node: Any, what: str, **kwargs: Any) -> Any:
         if cause is not None:
             raise cause from None
         raise ConfigError(f"{what}: {exc}") from exc
-
-
-def candidates(code: Code) -> int:
-    """How many vectors the code hands the rule: one per group, or ``code.candidates``."""
-    return int(getattr(code, "candidates", len(code.groups())))
 
 
 @dataclass
@@ -104,14 +113,48 @@ def timing_only(cfg: DictConfig, code: Code, rule: Aggregator, adv: Adversary) -
     return TimingOnly(code, rule, adv, d)
 
 
+def candidates(cfg: DictConfig, code: Code) -> tuple[int, str]:
+    """Vectors the rule gets when every awaited message arrives, and where that number comes from.
+
+    With a code that groups workers, a wait policy that stops early leaves a number that
+    varies by iteration; an iteration with too few then applies no update (a decode failure).
+    """
+    n = cfg.cluster.workers
+    k = int(getattr(code, "candidates", code.parts))  # a code may decode to fewer vectors
+    if k == n and cfg.ps.wait is Wait.first_k and 0 < cfg.ps.k < n:
+        return cfg.ps.k, f"ps.wait=first_k with ps.k={cfg.ps.k}"
+    if k == n:
+        return k, f"cluster.workers={n}"
+    if "r" in cfg.code and k * cfg.code.r == n:
+        return k, f"cluster.workers={n} / code.r={cfg.code.r}"
+    return k, f"what {type(code).__name__} decodes from cluster.workers={n}"
+
+
+def aggregator(cfg: DictConfig, code: Code, seeds: dict[str, np.random.SeedSequence]) -> Aggregator:
+    """The rule, behind its pre-aggregators; fails now if it cannot take the candidates."""
+    node = cfg.aggregator
+    common = {"pre", "bucket_size"}  # the pre-aggregators' settings, not the rule's
+    params = {k: v for k, v in OmegaConf.to_container(node).items() if k not in common}  # type: ignore[union-attr]
+    rule: Aggregator = _make(params, "aggregator")
+    pre: list[PreAggregator] = []
+    gen = rng(seeds["aggregator"])
+    for kind in node.pre:
+        pre.append(NNM(node.f) if kind is Pre.nnm else Bucketing(node.bucket_size, gen))
+    if pre:
+        rule = Chain(pre, rule)
+    k, source = candidates(cfg, code)
+    if why := rule.invalid(k):
+        raise ConfigError(f"aggregator={rule.name} {why}; got k={k} candidates ({source})")
+    return rule
+
+
 def build(cfg: DictConfig) -> Parts:
     check(cfg)
     n = cfg.cluster.workers
     seeds = streams(cfg.seed)
     dev = device(cfg.device)
     code: Code = _make(cfg.code, "code", n=n)
-    rule: Aggregator = _make(cfg.aggregator, "aggregator")
-    validate.rule_fits(rule, candidates(code))
+    rule = aggregator(cfg, code, seeds)
     adv = adversary(cfg, code, seeds)
     latency: LatencyModel = _make(cfg.latency, "latency")
     latency.check(n)

@@ -45,6 +45,11 @@ class Knowledge(Enum):
     none = "none"  # sees only its own honest message
 
 
+class PreAggregator(Enum):
+    nnm = "nnm"  # nearest-neighbour mixing (uses aggregator.f)
+    bucketing = "bucketing"  # random buckets of aggregator.bucket_size, averaged
+
+
 # ---------------------------------------------------------------- plain sections
 
 
@@ -92,11 +97,56 @@ class RepetitionConf(CodeConf):
 @dataclass
 class AggregatorConf:
     _target_: str = MISSING
+    f: int = 0  # declared adversaries the rule assumes (separate from adversary.count)
+    pre: list[PreAggregator] = field(default_factory=list)  # applied in order before the rule
+    bucket_size: int = 2  # for pre=[bucketing]
 
 
 @dataclass
 class MeanConf(AggregatorConf):
     _target_: str = "sim.aggregators.mean.Mean"
+
+
+@dataclass
+class MedianConf(AggregatorConf):
+    _target_: str = "sim.aggregators.median.Median"
+
+
+@dataclass
+class TrimmedMeanConf(AggregatorConf):
+    _target_: str = "sim.aggregators.trimmed_mean.TrimmedMean"
+    b: int = 1  # values dropped at each end, per coordinate; needs k > 2b
+
+
+@dataclass
+class GeomedConf(AggregatorConf):
+    _target_: str = "sim.aggregators.geomed.GeometricMedian"
+    tol: float = 1e-5  # stop when the objective fell by at most tol x itself in one step
+    max_iter: int = 100
+    nu: float = 1e-6  # smoothing: distances below nu count as nu
+
+
+@dataclass
+class KrumConf(AggregatorConf):
+    _target_: str = "sim.aggregators.krum.Krum"
+
+
+@dataclass
+class MultiKrumConf(AggregatorConf):
+    _target_: str = "sim.aggregators.multikrum.MultiKrum"
+    m: int | None = None  # candidates averaged; null: k - f
+
+
+@dataclass
+class BulyanConf(AggregatorConf):
+    _target_: str = "sim.aggregators.bulyan.Bulyan"
+
+
+@dataclass
+class CenteredClipConf(AggregatorConf):
+    _target_: str = "sim.aggregators.centered_clip.CenteredClip"
+    tau: float = 1.0  # clipping radius around the center
+    iterations: int = 1  # clipping steps per PS iteration
 
 
 @dataclass
@@ -270,7 +320,16 @@ class Config:
 
 SCHEMAS: dict[str, dict[str, type]] = {
     "code": {"none": NoCodeConf, "repetition": RepetitionConf},
-    "aggregator": {"mean": MeanConf},
+    "aggregator": {
+        "mean": MeanConf,
+        "median": MedianConf,
+        "trimmed_mean": TrimmedMeanConf,
+        "geomed": GeomedConf,
+        "krum": KrumConf,
+        "multikrum": MultiKrumConf,
+        "bulyan": BulyanConf,
+        "centered_clip": CenteredClipConf,
+    },
     "adversary": {"none": NoAdversaryConf, "reverse": ReverseConf},
     "latency": {
         "constant": ConstantLatencyConf,

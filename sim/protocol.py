@@ -8,16 +8,18 @@ arrivals) and takes the SGD step.
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
 from sim.admission import admit, expected_dtype
 from sim.adversaries.adversary import Adversary
-from sim.aggregators.base import Aggregator
+from sim.aggregators.base import Aggregator, influence
 from sim.codes.base import Code, Decoded
-from sim.messages import Combination, Message, bits_equal, weighted
+from sim.messages import Combination, Message, PartSum, bits_equal, weighted
 from sim.nodes.ps import Outcome
 from sim.training.datasets import BatchSampler, Dataset
 from sim.training.oracle import GradientOracle
@@ -81,15 +83,31 @@ class Learning:
     def decodable(self, received: dict[int, Message]) -> bool:
         return self.code.decodable(self.admitted(received), self.oracle.materialize)
 
-    def aggregate(self, decoded: Decoded) -> Combination | None:
+    def aggregate(self, decoded: Decoded, rule: Aggregator | None = None) -> Combination | None:
+        """The rule over the candidates; None when there are none or too few for the rule."""
+        rule = self.rule if rule is None else rule
         cands = decoded.candidates
-        if not cands:
+        if not cands or rule.invalid(len(cands)) is not None:
             return None
-        weights = getattr(self.rule, "weights", None)
+        weights = getattr(rule, "weights", None)
         if weights is not None:
             return weighted(weights(len(cands)), cands)
         x = torch.stack([self.oracle.materialize(c) for c in cands])
-        return Combination(None, self.rule(x))
+        return Combination(None, rule(x))
+
+    def diagnostics(self, decoded: Decoded, applied: Combination | None) -> dict[str, Any]:
+        """The rule's influence (adversarial candidates it kept) and geomed's iterations."""
+        cands = decoded.candidates
+        if applied is None:
+            return dict(influence=0.0, geomed_iterations=math.nan)
+        adversarial = [not isinstance(c, PartSum) for c in cands]  # honest ones stay symbolic
+        weights = getattr(self.rule, "weights", None)
+        if weights is not None:  # a linear rule keeps candidate i as k * w_i
+            kept = len(cands) * torch.tensor(weights(len(cands)), dtype=torch.float64)
+            return dict(influence=influence(kept, adversarial), geomed_iterations=math.nan)
+        report = self.rule.report
+        steps = math.nan if report.iterations is None else report.iterations
+        return dict(influence=influence(report.kept, adversarial), geomed_iterations=steps)
 
     def vector(self, c: Combination) -> torch.Tensor:
         out = self.oracle.theta.new_zeros(self.oracle.d)
@@ -99,13 +117,19 @@ class Learning:
             out = out + c.dense
         return out
 
-    def corrupted(self, applied: Combination | None, received: dict[int, Message]) -> bool:
-        """Ground truth only a simulator knows: does the update differ from the honest one?"""
+    def corrupted(
+        self, applied: Combination | None, received: dict[int, Message], rule: Aggregator
+    ) -> bool:
+        """Ground truth only a simulator knows: does the update differ from the honest one?
+
+        ``rule`` is the rule as it was before ``applied`` was computed (a stateful rule
+        and a random pre-aggregator must start from the same state for the reference).
+        """
         if not self.ranks:
             return False
         senders = set(received) | set(self.ranks)
         honest = {i: self.honest[i] for i in sorted(senders)}
-        reference = self.aggregate(self.code.decode(honest, self.oracle.materialize))
+        reference = self.aggregate(self.code.decode(honest, self.oracle.materialize), rule)
         if applied is None or reference is None:
             return applied is not reference
         same = applied.same_as(reference, RELATIVE_TOLERANCE)
@@ -120,8 +144,10 @@ class Learning:
     def finish(self, iteration: int, arrived: dict[int, Message]) -> Outcome:
         received = self.admitted(arrived)
         decoded = self.code.decode(received, self.oracle.materialize)
+        before = copy.deepcopy(self.rule) if self.ranks else self.rule
         applied = self.aggregate(decoded)
-        corrupted = self.corrupted(applied, received)
+        corrupted = self.corrupted(applied, received, before)
+        skipped = applied is None and bool(decoded.candidates)  # too few for the rule
         loss = self.oracle.loss()
         if applied is not None:
             self.oracle.step(self.vector(applied), self.lr)
@@ -133,7 +159,7 @@ class Learning:
         d = self.oracle.d
         return Outcome(
             decode_ops=self.code.decode_ops(len(received), d),
-            aggregate_ops=self.rule.ops(len(decoded.candidates), d) if decoded.candidates else 0.0,
+            aggregate_ops=0.0 if applied is None else self.rule.ops(len(decoded.candidates), d),
             fields=dict(
                 loss=loss,
                 test_loss=test_loss,
@@ -141,10 +167,11 @@ class Learning:
                 adversaries=len(self.ranks),
                 adversary_ranks=";".join(map(str, self.ranks)),
                 received=len(received),
-                decode_failures=decoded.failures,
+                decode_failures=decoded.failures + int(skipped),
                 corrupted_updates=int(corrupted),
                 suspects=";".join(map(str, sorted(decoded.suspects))),
                 rejected=len(arrived) - len(received),
+                **self.diagnostics(decoded, applied),
             ),
             diverged=diverged,
         )

@@ -38,6 +38,8 @@ class IterationRecord:
     decode_s: float
     aggregate_s: float
     rejected: int = 0  # messages refused at the PS (wrong shape, dtype or type): erasures
+    influence: float = math.nan  # adversarial candidates the rule kept (sim/aggregators/base.py)
+    geomed_iterations: float = math.nan  # Weiszfeld steps taken; NaN for other rules
 
 
 def write_atomic(path: Path, data: str | bytes) -> None:

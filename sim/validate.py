@@ -12,7 +12,7 @@ Types are already checked by the structured configs while Hydra composes. Here:
 
 :func:`problems` returns one line per problem; :func:`check` raises them all at once.
 Constructors still check their own parameters (``n % r`` for the repetition code, a
-rule's validity for its number of inputs via :func:`rule_fits`).
+rule's validity for its number of inputs in :func:`sim.build.aggregator`).
 """
 
 from __future__ import annotations
@@ -170,18 +170,6 @@ def check(cfg: DictConfig) -> None:
     found = problems(cfg)
     if found:
         raise ConfigError(*found)
-
-
-def rule_fits(rule: Any, candidates: int) -> None:
-    """Hook for rules that need enough inputs (Krum: ``k >= 2f+3``).
-
-    A rule may define ``check_inputs(k)`` raising :class:`ConfigError` when ``k``
-    candidates are too few for its declared ``f``; :func:`sim.build.build` calls this
-    with the number of candidates the code hands the rule.
-    """
-    fits = getattr(rule, "check_inputs", None)
-    if callable(fits):
-        fits(candidates)
 
 
 # ---------------------------------------------------------------- cross-field rules

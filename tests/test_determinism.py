@@ -23,8 +23,9 @@ NEEDS = {  # options that read an input file get the shipped example
     "latency=trace": f"latency.path={EXAMPLES / 'times.csv'}",
     "network=graph": f"network.path={EXAMPLES / 'two_racks.edges'}",
 }
+EXTRA = {"aggregator": "code=none"}  # rules see all 6 workers (Krum, Bulyan need k >= 3)
 VARIANTS = [
-    f"{group}={name} {NEEDS.get(f'{group}={name}', '')}".strip()
+    f"{group}={name} {NEEDS.get(f'{group}={name}', EXTRA.get(group, ''))}".strip()
     for group, options in SCHEMAS.items()
     for name in sorted(options)
 ]

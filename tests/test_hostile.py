@@ -197,8 +197,18 @@ def test_refused_messages_are_erasures_the_code_survives(name: str, kind: str) -
 # ---------------------------------------------------------------- rules
 
 
+ROBUST_F = 1  # declared f for every robust rule below; the mean declares none
+
+
 def build_rule(name: str) -> Any:
-    return instantiate(OmegaConf.structured(SCHEMAS["aggregator"][name]))
+    """The rule alone (pre-aggregator settings dropped), robust rules declaring f=1."""
+    node = OmegaConf.to_container(OmegaConf.structured(SCHEMAS["aggregator"][name]))
+    assert isinstance(node, dict)
+    node.pop("pre", None)
+    node.pop("bucket_size", None)
+    if name != "mean":
+        node["f"] = ROBUST_F
+    return instantiate(node)
 
 
 @pytest.mark.parametrize("name", sorted(SCHEMAS["aggregator"]))

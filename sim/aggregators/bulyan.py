@@ -1,0 +1,83 @@
+"""Bulyan (El Mhamdi, Guerraoui, Rouault, ICML 2018: "The hidden vulnerability...").
+
+1. Select ``theta = k - 2f`` candidates by *recursive* Krum: apply Krum to the
+   candidates not yet selected (scores recomputed over that shrinking set, so the
+   neighbour count is ``remaining - f - 2``, at least 0; ties as in Krum), move the
+   winner into the selection, repeat.
+2. Per coordinate, average the ``beta = theta - 2f`` selected values closest to the
+   coordinate median of the ``theta`` selected ones.
+
+Needs ``k >= 4f + 3``. The pairwise distances are computed once; the loop runs over
+the ``theta`` removals only. ``kept[i]`` = fraction of coordinates where candidate
+``i``'s value is among the ``beta`` averaged (0 for a candidate never selected).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from sim.aggregators.base import Report, check_f, check_inputs
+from sim.aggregators.distances import pairwise_sq_dists, pairwise_sq_dists_ops
+from sim.aggregators.krum import krum_ranking
+from sim.aggregators.median import sort_ops
+
+
+def closest_to_median(s: torch.Tensor, beta: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(theta, d) -> (mean of the ``beta`` values closest to the median (d,), their rows (beta, d)).
+
+    Per coordinate the ``beta`` values nearest the median are consecutive once sorted:
+    the window of ``beta`` sorted values whose farther end is nearest the median (the
+    lower window on a tie, so the choice depends on the values only). The loop runs over
+    the ``theta - beta + 1`` possible windows, each vectorized over coordinates.
+    """
+    theta = s.shape[0]
+    values, index = s.sort(0)  # (theta, d)
+    med = values[(theta - 1) // 2 : theta // 2 + 1].mean(0)  # (d,)
+    spread = torch.stack(
+        [
+            torch.maximum(med - values[j], values[j + beta - 1] - med)
+            for j in range(theta - beta + 1)
+        ]
+    )  # (windows, d)
+    rows = spread.argmin(0) + torch.arange(beta, device=s.device)[:, None]  # (beta, d)
+    return values.gather(0, rows).mean(0), index.gather(0, rows)
+
+
+def recursive_krum(d2: torch.Tensor, f: int, count: int) -> list[int]:
+    """Indices of ``count`` candidates chosen one by one by Krum over those still left."""
+    remaining = list(range(d2.shape[0]))
+    chosen: list[int] = []
+    for _ in range(count):
+        left = torch.tensor(remaining, device=d2.device)
+        best = int(krum_ranking(d2[left][:, left], f)[0])
+        chosen.append(remaining.pop(best))
+    return chosen
+
+
+class Bulyan:
+    name = "bulyan"
+
+    def __init__(self, f: int = 0) -> None:
+        check_f(f)
+        self.f = f
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        check_inputs(self, x)
+        k, d = x.shape
+        theta, beta = k - 2 * self.f, k - 4 * self.f
+        chosen = torch.tensor(recursive_krum(pairwise_sq_dists(x), self.f, theta), device=x.device)
+        out, rows = closest_to_median(x[chosen], beta)  # rows index the chosen
+        kept = torch.bincount(chosen[rows].reshape(-1), minlength=k).double() / d
+        self.report = Report(kept)
+        return out
+
+    def invalid(self, k: int) -> str | None:
+        if k >= 4 * self.f + 3:
+            return None
+        return f"needs k >= 4f+3 = {4 * self.f + 3} candidates with aggregator.f={self.f}"
+
+    def ops(self, k: int, d: int) -> float:
+        theta, beta = k - 2 * self.f, k - 4 * self.f
+        selection = pairwise_sq_dists_ops(k, d) + float(theta * k * k)
+        windows = 3.0 * (theta - beta + 1) * d
+        return selection + sort_ops(theta, d) + windows + float(beta * d)
