@@ -74,3 +74,11 @@ def weighted(weights: list[float], messages: list[Message]) -> Combination:
         else:
             dense = w * m if dense is None else dense + w * m
     return Combination(None if coeffs is None else PartSum(coeffs), dense)
+
+
+@dataclass(frozen=True, eq=False)
+class Late:
+    """A message its sender holds back ``delay_s`` simulated seconds before uploading it."""
+
+    message: Message
+    delay_s: float

@@ -16,7 +16,7 @@ import torch
 from sim.adversaries.adversary import Adversary
 from sim.aggregators.base import Aggregator
 from sim.codes.base import Code, Decoded
-from sim.messages import Combination, Message, bits_equal, weighted
+from sim.messages import Combination, Late, Message, bits_equal, weighted
 from sim.nodes.ps import Outcome
 from sim.training.datasets import BatchSampler, Dataset
 from sim.training.oracle import GradientOracle
@@ -47,7 +47,11 @@ class Learning:
     def load(self, rank: int) -> int:
         return self.code.load(rank)
 
-    def prepare(self, iteration: int) -> list[Message | None]:
+    def _relabeled(self, m: Message) -> torch.Tensor:
+        """A worker's message computed on flipped labels ``y -> classes - 1 - y``."""
+        return self.oracle.flipped(m, self.data.classes)
+
+    def prepare(self, iteration: int) -> list[Message | Late | None]:
         P = self.code.parts
         m = self.sampler.batch // P
         idx = torch.from_numpy(self.sampler.next()[: P * m]).to(self.data.x_train.device)
@@ -55,8 +59,10 @@ class Learning:
         y = self.data.y_train[idx].reshape(P, m)
         self.oracle.start(x, y)
         self.honest = self.code.honest_messages()
-        self.ranks, forged = self.adversary.attack(iteration, self.honest, self.oracle.materialize)
-        sent: list[Message | None] = list(self.honest)
+        self.ranks, forged = self.adversary.attack(
+            iteration, self.honest, self.oracle.materialize, self._relabeled
+        )
+        sent: list[Message | Late | None] = list(self.honest)
         for rank, msg in forged.items():
             sent[rank] = msg
         return sent
@@ -126,6 +132,7 @@ class Learning:
                 decode_failures=decoded.failures,
                 corrupted_updates=int(corrupted),
                 suspects=";".join(map(str, sorted(decoded.suspects))),
+                attack=self.adversary.description,
             ),
             diverged=diverged,
         )

@@ -34,6 +34,7 @@ class IterationRecord:
     suspects: str  # ranks the decoder located as lying
     decode_s: float
     aggregate_s: float
+    attack: str = ""  # active adversary groups: name(ranks=...,effective parameters)
 
 
 def write_atomic(path: Path, text: str) -> None:

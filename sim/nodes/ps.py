@@ -124,12 +124,17 @@ class ParameterServer:
             return self.math.decodable(received)
         return False
 
+    def _join(self, procs: list[simpy.Process]) -> Generator[Any, Any, None]:
+        yield self.env.all_of(procs)
+
     def collect(
         self, inbox: simpy.Store, procs: list[simpy.Process], start: float
     ) -> Generator[Any, Any, dict[int, Any]]:
         """Messages in arrival order until the wait policy is met or nothing more can come."""
         received: dict[int, Any] = {}
-        everyone_done = self.env.all_of(procs)
+        # A Process, not a bare Condition: SimPy strips a Condition nested in any_of of its
+        # callbacks once the any_of fires, so a nested all_of would never trigger.
+        everyone_done = self.env.process(self._join(procs))
         deadline = None
         if self.wait.kind is Wait.deadline:
             deadline = self.env.timeout(max(0.0, start + self.wait.deadline_s - self.env.now))

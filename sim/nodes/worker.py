@@ -7,6 +7,7 @@ from typing import Any
 
 import simpy
 
+from sim.messages import Late
 from sim.network import PS, Network, worker_node
 from sim.trace import Trace
 
@@ -26,7 +27,10 @@ class Worker:
         message_bytes: int,
         traced: bool,
     ) -> Generator[Any, Any, None]:
-        """One iteration; ``message is None`` means this worker sends nothing."""
+        """One iteration; ``message is None`` means this worker sends nothing.
+
+        A :class:`~sim.messages.Late` message waits its ``delay_s`` before the upload.
+        """
         env, lane, start = self.env, "downlink", self.env.now
         try:
             yield env.process(self.network.send(PS, self.node, model_bytes))
@@ -36,6 +40,11 @@ class Worker:
             self._span(traced, lane, "compute", start, iteration)
             if message is None:
                 return
+            if isinstance(message, Late):
+                lane, start = "compute", env.now  # idle on purpose, not computing
+                yield env.timeout(message.delay_s)
+                self._span(traced, lane, "delay (adversarial)", start, iteration)
+                message = message.message
             lane, start = "uplink", env.now
             yield env.process(self.network.send(self.node, PS, message_bytes))
             self._span(traced, lane, "send gradient", start, iteration)
