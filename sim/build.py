@@ -140,7 +140,8 @@ def _count(spec: DictConfig) -> int:
 def adversary(cfg: DictConfig, code: Code, seeds: dict[str, np.random.SeedSequence]) -> Adversary:
     """The adversary groups. Group 0 draws from the ``placement``/``adversary`` streams,
     group k > 0 from fixed sub-streams of them; schedules from their own sub-streams.
-    Strategies whose constructor takes ``n`` (workers) and ``f`` (all adversaries) get them.
+    Strategies whose constructor takes ``n`` (workers), ``f`` (all adversaries) or ``code``
+    (the run's code, e.g. to learn a projection it reuses) get them.
     """
     specs = [(name, spec) for name, spec in _group_specs(cfg.adversary) if name != "none"]
     f = sum(_count(spec) for _, spec in specs)
@@ -155,7 +156,8 @@ def adversary(cfg: DictConfig, code: Code, seeds: dict[str, np.random.SeedSequen
             if key not in common
         }
         accepts = inspect.signature(get_class(spec._target_)).parameters
-        known = {key: v for key, v in (("n", code.n), ("f", f)) if key in accepts}
+        given = (("n", code.n), ("f", f), ("code", code))
+        known = {key: v for key, v in given if key in accepts}
         strategy = _make(params, f"adversary={name}", **known)
         placement_seq = seeds["placement"] if k == 0 else _child(seeds["placement"], k)
         adversary_seq = seeds["adversary"] if k == 0 else _child(seeds["adversary"], k)

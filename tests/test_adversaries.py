@@ -73,7 +73,7 @@ def test_schedule_and_effective_parameters_are_recorded(run: Run) -> None:
 def test_probabilistic_schedule_is_reproducible_and_partial(run: Run) -> None:
     args = [
         *N9,
-        "train.iterations=12",
+        "train.iterations=8",
         "code=none",
         "adversary=sign_flip",
         "adversary.probability=0.5",

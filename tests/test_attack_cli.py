@@ -20,8 +20,13 @@ from tests.test_cli import sim
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 STRATEGIES = sorted(p.stem for p in (SCENARIOS / "adversary").glob("*.yaml") if p.stem != "mixed")
 RULES = sorted(p.stem for p in (SCENARIOS / "aggregator").glob("*.yaml"))
-SMALL = ["cluster.workers=9", "train.iterations=4", "data=synthetic", "data.samples=2000"]
-ITERATIONS = 4
+ITERATIONS = 3
+SMALL = [
+    "cluster.workers=9",
+    f"train.iterations={ITERATIONS}",
+    "data=synthetic",
+    "data.samples=2000",
+]
 
 
 def sweep(tmp_path: Path, *setting: str) -> dict[str, dict[str, Any]]:
@@ -48,6 +53,7 @@ def sweep(tmp_path: Path, *setting: str) -> dict[str, dict[str, Any]]:
     return out
 
 
+@pytest.mark.slow  # ~45 s on a 2-core CPU: ALIE, IPM and mimic materialize every part
 def test_every_strategy_against_plain_averaging(tmp_path: Path) -> None:
     runs = sweep(tmp_path, "code=none", "aggregator=mean", "latency=constant")
     for name, row in runs.items():

@@ -161,3 +161,20 @@ def test_fault_strategies() -> None:
     assert LabelFlip.flip_labels and torch.equal(torch.stack(LabelFlip()(own, None, gen())), own)  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="adversary.seconds=-1"):
         Delay(seconds=-1)
+
+
+def test_anti_decoder_uses_a_projection_the_decoder_reuses() -> None:
+    class ReusingCode:
+        fresh_projection = False
+
+        def projection(self, d: int, device: torch.device) -> torch.Tensor:
+            return torch.linspace(-1.0, 1.0, d)
+
+    own = messages(2, d=50)
+    attack = AntiDecoder(seed=5, code=ReusingCode())
+    assert attack.projection == "decoder's reused"
+    f = torch.linspace(-1.0, 1.0, 50).double()
+    for g, s in zip(own, attack(own, None, gen()), strict=True):
+        assert s is not None and abs(float(f @ (s - g).double())) < 1e-4 * float((s - g).norm())
+    fresh = type("FreshCode", (ReusingCode,), {"fresh_projection": True})()
+    assert AntiDecoder(seed=5, code=fresh).projection == "shared(seed=5)"
