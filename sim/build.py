@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -11,14 +12,15 @@ from hydra.utils import get_class, instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from sim import validate
-from sim.adversaries.adversary import Adversary
+from sim.adversaries.adversary import Adversary, Group
 from sim.adversaries.placement import Placer
+from sim.adversaries.schedule import Schedule
 from sim.aggregators.base import Aggregator
 from sim.aggregators.bucketing import Bucketing
 from sim.aggregators.chain import Chain, PreAggregator
 from sim.aggregators.nnm import NNM
 from sim.codes.base import Code
-from sim.config import AdversaryConf, Device, Wait, Workload
+from sim.config import SCHEMAS, AdversaryConf, Device, Placement, Wait, Workload
 from sim.config import PreAggregator as Pre
 from sim.errors import ConfigError
 from sim.latency import LatencyModel
@@ -89,15 +91,92 @@ def check(cfg: DictConfig) -> None:
     validate.check(cfg)
 
 
+def _child(seq: np.random.SeedSequence, key: int) -> np.random.SeedSequence:
+    """A fixed sub-stream of ``seq`` (independent of how often anyone calls ``spawn``)."""
+    return np.random.SeedSequence(seq.entropy, spawn_key=(*seq.spawn_key, key))
+
+
+def _group_specs(node: DictConfig) -> list[tuple[str, DictConfig]]:
+    """(option name, full adversary node) per group: one for ``adversary=NAME``, or the mix."""
+    if "groups" not in node:
+        return [(_option_name(node._target_), node)]
+    unused = {
+        k: node[k]
+        for k in sorted(set(AdversaryConf.__dataclass_fields__) - {"_target_"})
+        if node[k] != getattr(AdversaryConf(), k)
+    }
+    if unused:
+        raise ConfigError(
+            f"adversary=mixed: set {', '.join(unused)} inside each of adversary.groups, "
+            "not at the top level"
+        )
+    schemas = SCHEMAS["adversary"]
+    specs = []
+    for k, raw in enumerate(node.groups):
+        where = f"adversary.groups[{k}]"
+        if not isinstance(raw, DictConfig) or "name" not in raw:
+            raise ConfigError(f"{where} needs a `name`: one of {sorted(set(schemas) - {'mixed'})}")
+        name = raw.name
+        if name not in schemas or name == "mixed":
+            valid = sorted(set(schemas) - {"mixed"})
+            raise ConfigError(f"{where}.name={name} is not an adversary; valid: {valid}")
+        body = {key: v for key, v in raw.items() if key != "name"}
+        try:
+            spec = cast(DictConfig, OmegaConf.merge(OmegaConf.structured(schemas[name]), body))
+        except Exception as exc:  # a misspelt key or a wrong type in a group
+            raise ConfigError(f"{where} ({name}): {exc}".splitlines()[0]) from None
+        specs.append((name, spec))
+    return specs
+
+
+def _option_name(target: str) -> str:
+    for name, schema in SCHEMAS["adversary"].items():
+        if schema._target_ == target:  # type: ignore[attr-defined]
+            return name
+    return get_class(target).__name__.lower()
+
+
+def _count(spec: DictConfig) -> int:
+    return len(spec.ids) if spec.ids or spec.placement is Placement.explicit else int(spec.count)
+
+
 def adversary(cfg: DictConfig, code: Code, seeds: dict[str, np.random.SeedSequence]) -> Adversary:
-    node = cfg.adversary
+    """The adversary groups. Group 0 draws from the ``placement``/``adversary`` streams,
+    group k > 0 from fixed sub-streams of them; schedules from their own sub-streams.
+    Strategies whose constructor takes ``n`` (workers), ``f`` (all adversaries) or ``code``
+    (the run's code, e.g. to learn a projection it reuses) get them.
+    """
+    specs = [(name, spec) for name, spec in _group_specs(cfg.adversary) if name != "none"]
+    f = sum(_count(spec) for _, spec in specs)
+    if f > code.n:
+        raise ConfigError(f"{f} adversaries in all groups exceed cluster.workers={code.n}")
     common = set(AdversaryConf.__dataclass_fields__) - {"_target_"}
-    params = {k: v for k, v in OmegaConf.to_container(node).items() if k not in common}  # type: ignore[union-attr]
-    strategy = _make(params, f"adversary={get_class(node._target_).__name__}")
-    placer = Placer(
-        node.placement, node.count, list(node.ids), code.n, code.groups(), rng(seeds["placement"])
-    )
-    return Adversary(placer, strategy, node.knowledge, torch_gen(seeds["adversary"]))
+    groups = []
+    for k, (name, spec) in enumerate(specs):
+        params = {
+            key: v
+            for key, v in OmegaConf.to_container(spec).items()  # type: ignore[union-attr]
+            if key not in common
+        }
+        accepts = inspect.signature(get_class(spec._target_)).parameters
+        given = (("n", code.n), ("f", f), ("code", code))
+        known = {key: v for key, v in given if key in accepts}
+        strategy = _make(params, f"adversary={name}", **known)
+        placement_seq = seeds["placement"] if k == 0 else _child(seeds["placement"], k)
+        adversary_seq = seeds["adversary"] if k == 0 else _child(seeds["adversary"], k)
+        placer = Placer(
+            spec.placement, spec.count, list(spec.ids), code.n, code.groups(), rng(placement_seq)
+        )
+        schedule = Schedule(
+            spec.start, spec.stop, spec.probability, rng(_child(seeds["placement"], 1000 + k))
+        )
+        validate = getattr(strategy, "validate", None)
+        if validate is not None:
+            validate(placer.count, spec.knowledge)
+        groups.append(
+            Group(name, placer, schedule, strategy, spec.knowledge, torch_gen(adversary_seq))
+        )
+    return Adversary(groups)
 
 
 def timing_only(cfg: DictConfig, code: Code, rule: Aggregator, adv: Adversary) -> TimingOnly:

@@ -50,6 +50,11 @@ class PreAggregator(Enum):
     bucketing = "bucketing"  # random buckets of aggregator.bucket_size, averaged
 
 
+class AlieVariant(Enum):
+    paper = "paper"  # Baruch et al. 2019, Alg. 3: z = Phi^-1((n - s) / n)
+    honest = "honest"  # common code variant: z = Phi^-1((n - f - s) / (n - f))
+
+
 # ---------------------------------------------------------------- plain sections
 
 
@@ -158,6 +163,9 @@ class AdversaryConf:
     placement: Placement = Placement.fixed
     ids: list[int] = field(default_factory=list)
     knowledge: Knowledge = Knowledge.omniscient
+    start: int = 0  # schedule: first active iteration
+    stop: int | None = None  # schedule: first inactive iteration after start; null: never
+    probability: float = 1.0  # schedule: chance of being active in an iteration
 
 
 @dataclass
@@ -170,6 +178,107 @@ class ReverseConf(AdversaryConf):
     _target_: str = "sim.adversaries.strategies.Reverse"
     count: int = 1
     scale: float = 100.0
+
+
+@dataclass
+class SignFlipConf(AdversaryConf):
+    _target_: str = "sim.adversaries.strategies.SignFlip"
+    count: int = 1
+
+
+@dataclass
+class ConstantAttackConf(AdversaryConf):
+    _target_: str = "sim.adversaries.strategies.Constant"
+    count: int = 1
+    value: float = -100.0
+
+
+@dataclass
+class GaussianAttackConf(AdversaryConf):
+    _target_: str = "sim.adversaries.strategies.Gaussian"
+    count: int = 1
+    mean: float = 0.0
+    std: float = 200.0
+    add: bool = False  # True: g + noise; False: noise alone
+
+
+@dataclass
+class NaNConf(AdversaryConf):
+    _target_: str = "sim.adversaries.strategies.NaN"
+    count: int = 1
+
+
+@dataclass
+class InfConf(AdversaryConf):
+    _target_: str = "sim.adversaries.strategies.Inf"
+    count: int = 1
+    sign: float = 1.0
+
+
+@dataclass
+class ColludeConf(AdversaryConf):
+    _target_: str = "sim.adversaries.strategies.Collude"
+    count: int = 2
+    scale: float = 100.0
+
+
+@dataclass
+class ALIEConf(AdversaryConf):
+    _target_: str = "sim.adversaries.omniscient.ALIE"
+    count: int = 3
+    z: float | None = None  # null: from n and f by `variant`
+    variant: AlieVariant = AlieVariant.paper
+    sign: float = -1.0  # mu + sign * z * sigma
+    ddof: int = 1  # sigma's delta degrees of freedom
+
+
+@dataclass
+class IPMConf(AdversaryConf):
+    _target_: str = "sim.adversaries.omniscient.IPM"
+    count: int = 3
+    epsilon: float = 0.1
+
+
+@dataclass
+class MimicConf(AdversaryConf):
+    _target_: str = "sim.adversaries.omniscient.Mimic"
+    count: int = 3
+    target: int = 0  # index among the honest workers (in rank order)
+
+
+@dataclass
+class AntiDecoderConf(AdversaryConf):
+    _target_: str = "sim.adversaries.anti_decoder.AntiDecoder"
+    count: int = 1
+    scale: float = 100.0
+    seed: int = 0  # of the projection it knows (sim.adversaries.anti_decoder.shared_projection)
+
+
+@dataclass
+class LabelFlipConf(AdversaryConf):
+    _target_: str = "sim.adversaries.faults.LabelFlip"
+    count: int = 1
+
+
+@dataclass
+class CrashConf(AdversaryConf):
+    _target_: str = "sim.adversaries.faults.Crash"
+    count: int = 1
+
+
+@dataclass
+class DelayConf(AdversaryConf):
+    _target_: str = "sim.adversaries.faults.Delay"
+    count: int = 1
+    seconds: float = 1.0  # extra simulated seconds before the upload
+
+
+@dataclass
+class MixedConf(AdversaryConf):
+    """Several groups; each is ``{name: OPTION, ...that option's keys}`` (see adversary=NAME)."""
+
+    _target_: str = "sim.adversaries.adversary.Adversary"
+    groups: list[Any] = field(default_factory=list)
 
 
 @dataclass
@@ -330,7 +439,24 @@ SCHEMAS: dict[str, dict[str, type]] = {
         "bulyan": BulyanConf,
         "centered_clip": CenteredClipConf,
     },
-    "adversary": {"none": NoAdversaryConf, "reverse": ReverseConf},
+    "adversary": {
+        "none": NoAdversaryConf,
+        "reverse": ReverseConf,
+        "sign_flip": SignFlipConf,
+        "constant": ConstantAttackConf,
+        "gaussian": GaussianAttackConf,
+        "nans": NaNConf,
+        "infs": InfConf,
+        "collude": ColludeConf,
+        "alie": ALIEConf,
+        "ipm": IPMConf,
+        "mimic": MimicConf,
+        "anti_decoder": AntiDecoderConf,
+        "label_flip": LabelFlipConf,
+        "crash": CrashConf,
+        "delay": DelayConf,
+        "mixed": MixedConf,
+    },
     "latency": {
         "constant": ConstantLatencyConf,
         "shifted_exp": ShiftedExpLatencyConf,

@@ -19,7 +19,7 @@ from sim.admission import admit, expected_dtype
 from sim.adversaries.adversary import Adversary
 from sim.aggregators.base import Aggregator, influence
 from sim.codes.base import Code, Decoded
-from sim.messages import Combination, Message, PartSum, bits_equal, weighted
+from sim.messages import Combination, Delayed, Message, PartSum, bits_equal, weighted
 from sim.nodes.ps import Outcome
 from sim.training.datasets import BatchSampler, Dataset
 from sim.training.oracle import GradientOracle
@@ -51,7 +51,11 @@ class Learning:
     def load(self, rank: int) -> int:
         return self.code.load(rank)
 
-    def prepare(self, iteration: int) -> list[Message | None]:
+    def _relabeled(self, m: Message) -> torch.Tensor:
+        """A worker's message computed on flipped labels ``y -> classes - 1 - y``."""
+        return self.oracle.flipped(m, self.data.classes)
+
+    def prepare(self, iteration: int) -> list[Message | Delayed | None]:
         P = self.code.parts
         m = self.sampler.batch // P
         idx = torch.from_numpy(self.sampler.next()[: P * m]).to(self.data.x_train.device)
@@ -59,19 +63,24 @@ class Learning:
         y = self.data.y_train[idx].reshape(P, m)
         self.oracle.start(x, y)
         self.honest = self.code.honest_messages()
-        self.ranks, forged = self.adversary.attack(iteration, self.honest, self.oracle.materialize)
-        sent: list[Message | None] = list(self.honest)
+        self.ranks, forged = self.adversary.attack(
+            iteration, self.honest, self.oracle.materialize, self._relabeled
+        )
+        sent: list[Message | Delayed | None] = list(self.honest)
         self.rejected = set()
         theta = self.oracle.theta
         for rank, msg in forged.items():
             if msg is None:
                 sent[rank] = None
                 continue
+            held = msg.seconds if isinstance(msg, Delayed) else 0.0
+            body = msg.message if isinstance(msg, Delayed) else msg
             dtype = expected_dtype(self.honest[rank], theta.dtype)
-            ok = admit(msg, self.oracle.d, dtype, self.code.parts, theta.device)
+            ok = admit(body, self.oracle.d, dtype, self.code.parts, theta.device)
             if ok is None:
                 self.rejected.add(rank)  # still sent (it costs network time), then dropped
-            sent[rank] = msg if ok is None else ok
+            kept: Any = body if ok is None else ok  # a refused message still travels
+            sent[rank] = Delayed(kept, held) if held > 0 else kept
         return sent
 
     def admitted(self, received: dict[int, Message]) -> dict[int, Message]:
@@ -172,6 +181,7 @@ class Learning:
                 suspects=";".join(map(str, sorted(decoded.suspects))),
                 rejected=len(arrived) - len(received),
                 **self.diagnostics(decoded, applied),
+                attack=self.adversary.description,
             ),
             diverged=diverged,
         )

@@ -40,6 +40,7 @@ class IterationRecord:
     rejected: int = 0  # messages refused at the PS (wrong shape, dtype or type): erasures
     influence: float = math.nan  # adversarial candidates the rule kept (sim/aggregators/base.py)
     geomed_iterations: float = math.nan  # Weiszfeld steps taken; NaN for other rules
+    attack: str = ""  # active adversary groups: name(ranks=...,effective parameters)
 
 
 def write_atomic(path: Path, data: str | bytes) -> None:

@@ -1,41 +1,100 @@
-"""An adversary = who (placement) x what (strategy) x knowing what (knowledge)."""
+"""An adversary = who (placement) x when (schedule) x what (strategy) x knowing what.
+
+A run has a list of adversary groups (one for ``adversary=NAME``, several for
+``adversary=mixed``). Each iteration every group places its workers among the ranks the
+earlier groups left, and the active groups replace their workers' honest messages.
+Adversaries only read honest messages; they never draw from an honest worker's stream.
+"""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
 
 from sim.adversaries.placement import Placer
+from sim.adversaries.schedule import Schedule
 from sim.adversaries.strategies import HonestView
-from sim.config import Knowledge
-from sim.messages import Message
+from sim.config import Knowledge, Placement
+from sim.messages import Delayed, Message
 
 Strategy = Callable[[torch.Tensor, HonestView | None, torch.Generator], list[torch.Tensor | None]]
+Materialize = Callable[[Message], torch.Tensor]
+
+
+@dataclass
+class Group:
+    name: str  # the strategy's option name, e.g. "alie"
+    placer: Placer
+    schedule: Schedule
+    strategy: Strategy
+    knowledge: Knowledge
+    gen: torch.Generator  # the group's own random stream
+
+    def parameters(self) -> str:
+        """The strategy's effective parameters, ``k=v`` space-separated (e.g. ALIE's z)."""
+        items = [(k, v) for k, v in vars(self.strategy).items() if not k.startswith("_")]
+        return " ".join(f"{k}={_fmt(v)}" for k, v in items)
+
+
+def _fmt(v: object) -> str:
+    return f"{v:.6g}" if isinstance(v, float) and math.isfinite(v) else str(v)
 
 
 class Adversary:
-    def __init__(
-        self, placer: Placer, strategy: Strategy, knowledge: Knowledge, gen: torch.Generator
-    ) -> None:
-        self.placer, self.strategy, self.knowledge, self.gen = placer, strategy, knowledge, gen
+    def __init__(self, groups: list[Group]) -> None:
+        explicit_first = sorted(groups, key=lambda g: g.placer.kind is not Placement.explicit)
+        self.groups = explicit_first
+        self.description = ""  # active groups of the last attack, for metrics.csv
 
     def attack(
         self,
         iteration: int,
         honest: list[Message],
-        materialize: Callable[[Message], torch.Tensor],
-    ) -> tuple[list[int], dict[int, Message | None]]:
-        """(adversarial ranks, what each of them sends instead of its honest message)."""
-        ranks = self.placer.ranks(iteration)
-        if not ranks:
-            return ranks, {}
-        own = torch.stack([materialize(honest[i]) for i in ranks])
-        liars = set(ranks)
+        materialize: Materialize,
+        relabeled: Materialize | None = None,
+    ) -> tuple[list[int], dict[int, Message | Delayed | None]]:
+        """(adversarial ranks, what each of them sends instead of its honest message).
 
-        def honest_view() -> torch.Tensor:
-            return torch.stack([materialize(m) for i, m in enumerate(honest) if i not in liars])
+        ``relabeled`` computes a worker's message on flipped labels (data-level attacks).
+        """
+        taken: frozenset[int] = frozenset()
+        active: list[tuple[Group, list[int]]] = []
+        for g in self.groups:
+            ranks = g.placer.ranks(iteration, taken)  # drawn even when inactive: fixed streams
+            taken |= set(ranks)
+            if ranks and g.schedule.active(iteration):
+                active.append((g, ranks))
+        liars = {i for _, ranks in active for i in ranks}
+        cache: list[torch.Tensor] = []
 
-        view = honest_view if self.knowledge is Knowledge.omniscient else None
-        sent = self.strategy(own, view, self.gen)
-        return ranks, dict(zip(ranks, sent, strict=True))
+        def honest_view() -> torch.Tensor:  # (h, d), computed once per iteration
+            if not cache:
+                cache.append(
+                    torch.stack([materialize(m) for i, m in enumerate(honest) if i not in liars])
+                )
+            return cache[0]
+
+        forged: dict[int, Message | Delayed | None] = {}
+        for g, ranks in active:
+            own_message = materialize
+            if getattr(g.strategy, "flip_labels", False):
+                if relabeled is None:
+                    raise RuntimeError(f"adversary={g.name} needs messages on flipped labels")
+                own_message = relabeled
+            own = torch.stack([own_message(honest[i]) for i in ranks])  # (a, d)
+            view = honest_view if g.knowledge is Knowledge.omniscient else None
+            sent = g.strategy(own, view, g.gen)
+            delay_s = getattr(g.strategy, "delay_s", 0.0)
+            for rank, msg in zip(ranks, sent, strict=True):
+                forged[rank] = Delayed(msg, delay_s) if delay_s > 0 and msg is not None else msg
+        self.description = " + ".join(_describe(g, r) for g, r in active)
+        return sorted(liars), forged
+
+
+def _describe(g: Group, ranks: list[int]) -> str:
+    """``name(ranks=0;3 param=value ...)``: one active group in one iteration."""
+    params = g.parameters()
+    return f"{g.name}(ranks={';'.join(map(str, ranks))}{' ' + params if params else ''})"

@@ -115,6 +115,29 @@ class GradientOracle:
             return m.coeffs.to(self.all_parts()) @ self.all_parts()
         return self.combine(m.coeffs)
 
+    def flipped(self, m: Message, classes: int) -> torch.Tensor:
+        """The message's part combination, with labels ``y -> classes - 1 - y`` (label flip).
+
+        One forward and backward over the parts the message uses; the honest caches and
+        the batch loss are left alone.
+        """
+        coeffs = m.coeffs if isinstance(m, PartSum) else None
+        if coeffs is None:
+            raise TypeError("only an honest (symbolic) message can be recomputed on flipped labels")
+        used = torch.nonzero(coeffs).flatten().to(self.x.device)
+        x, y = self.x[used], classes - 1 - self.y[used]  # (u, m, features), (u, m)
+        u, mm = y.shape
+        per_sample = F.cross_entropy(
+            self.model(x.reshape(u * mm, -1)), y.reshape(-1), reduction="none"
+        ).reshape(u, mm)
+        part_loss = per_sample.mean(1)  # (u,)
+        c = coeffs.to(part_loss.device)[used]
+        if not c.is_complex():
+            return self._flat_grad((part_loss * c.to(part_loss.dtype)).sum())
+        re = self._flat_grad_keep((part_loss * c.real.to(part_loss.dtype)).sum())
+        im = self._flat_grad((part_loss * c.imag.to(part_loss.dtype)).sum())
+        return torch.complex(re.double(), im.double())
+
     def loss(self) -> float:
         if self.batch_loss is None:
             with torch.no_grad():
