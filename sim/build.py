@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 from typing import Any
 
@@ -97,12 +98,20 @@ def adversary(cfg: DictConfig, code: Code, seeds: dict[str, np.random.SeedSequen
     return Adversary(placer, strategy, node.knowledge, torch_gen(seeds["adversary"]))
 
 
+def make_code(cfg: DictConfig, seeds: dict[str, np.random.SeedSequence]) -> Code:
+    """The code; one that takes a ``gen`` gets the PS's private stream (its projections)."""
+    extra: dict[str, Any] = {}
+    if "gen" in inspect.signature(get_class(cfg.code._target_)).parameters:
+        extra["gen"] = torch_gen(seeds["ps"])
+    return _make(cfg.code, "code", n=cfg.cluster.workers, **extra)
+
+
 def build(cfg: DictConfig) -> Parts:
     check(cfg)
     n = cfg.cluster.workers
     seeds = streams(cfg.seed)
     dev = device(cfg.device)
-    code: Code = _make(cfg.code, "code", n=n)
+    code = make_code(cfg, seeds)
     rule: Aggregator = _make(cfg.aggregator, "aggregator")
     adv = adversary(cfg, code, seeds)
     latency: LatencyModel = _make(cfg.latency, "latency")

@@ -62,7 +62,7 @@ class Learning:
         return sent
 
     def decodable(self, received: dict[int, Message]) -> bool:
-        return self.code.decodable(received, self.oracle.materialize)
+        return self.code.decodable(received, self.oracle.materialize, self.oracle.project)
 
     def aggregate(self, decoded: Decoded) -> Combination | None:
         cands = decoded.candidates
@@ -88,7 +88,8 @@ class Learning:
             return False
         senders = set(received) | set(self.ranks)
         honest = {i: self.honest[i] for i in sorted(senders)}
-        reference = self.aggregate(self.code.decode(honest, self.oracle.materialize))
+        decoded = self.code.decode(honest, self.oracle.materialize, self.oracle.project)
+        reference = self.aggregate(decoded)
         if applied is None or reference is None:
             return applied is not reference
         same = applied.same_as(reference, RELATIVE_TOLERANCE)
@@ -101,7 +102,7 @@ class Learning:
         return not bool(err <= RELATIVE_TOLERANCE * torch.linalg.vector_norm(b.double()))
 
     def finish(self, iteration: int, received: dict[int, Message]) -> Outcome:
-        decoded = self.code.decode(received, self.oracle.materialize)
+        decoded = self.code.decode(received, self.oracle.materialize, self.oracle.project)
         applied = self.aggregate(decoded)
         corrupted = self.corrupted(applied, received)
         loss = self.oracle.loss()
