@@ -26,11 +26,12 @@ import cmath
 import torch
 
 from sim.codes.base import Decoded, Materialize, Project
+from sim.codes.dense import as_matrix, combine_rows, project_rows
 from sim.codes.dft import CDTYPE, Location, encoding_matrix, locate, recovery_weights
 from sim.errors import ConfigError
 from sim.messages import Message, PartSum, one_hot
 
-DTYPE_SLACK = 16  # a message is checked no finer than 16 ulps of its own dtype
+DTYPE_SLACK = 2  # a message is checked no finer than 2 ulps of its own dtype
 
 
 class CyclicCode:
@@ -83,32 +84,40 @@ class CyclicCode:
             self.f = torch.randn(d, generator=self.gen, dtype=torch.float32)
         return self.f.to(device)
 
-    def _project(
+    def _symbolic_projection(
         self,
-        rank: int,
-        m: Message,
+        coeffs: torch.Tensor,
         f: torch.Tensor,
         materialize: Materialize,
         project: Project | None,
     ) -> complex:
-        hit = self._y.get(rank)
-        if hit is not None and hit[0] is m:
-            return hit[1]
-        if isinstance(m, PartSum):
-            if self._gf is None:
-                if project is None:  # no fast path: materialize every part
-                    parts = [materialize(one_hot(p, self.parts)) for p in range(self.parts)]
-                    gf = torch.stack(parts) @ f.to(parts[0].dtype)
-                else:
-                    gf = project(f)
-                self._gf = gf.to(device="cpu", dtype=CDTYPE)
-            value = complex(m.coeffs.to(CDTYPE) @ self._gf)
-        else:
-            z = torch.view_as_real(m) if m.is_complex() else m[:, None]  # (d, 2) or (d, 1)
-            out = f.to(z) @ z
-            value = complex(float(out[0]), float(out[1]) if len(out) > 1 else 0.0)
-        self._y[rank] = (m, value)
-        return value
+        if self._gf is None:  # (P,) g_p·f, once per iteration
+            if project is None:  # no fast path: materialize every part
+                parts = [materialize(one_hot(p, self.parts)) for p in range(self.parts)]
+                gf = torch.stack(parts) @ f.to(parts[0].dtype)
+            else:
+                gf = project(f)
+            self._gf = gf.to(device="cpu", dtype=CDTYPE)
+        return complex(coeffs.to(CDTYPE) @ self._gf)
+
+    def _projections(
+        self, received: dict[int, Message], materialize: Materialize, project: Project | None
+    ) -> dict[int, complex]:
+        """``y_i = z_i·f`` of every message, each computed once per iteration."""
+        fresh = {i: m for i, m in received.items() if self._y.get(i, (None,))[0] is not m}
+        dense = {i: m for i, m in fresh.items() if not isinstance(m, PartSum)}
+        shape = [m for m in received.values() if not isinstance(m, PartSum)]
+        if not shape:  # only symbolic rows, not all honest: one part shows d
+            shape = [materialize(one_hot(0, self.parts))]
+        f = self.projection(shape[0].numel(), shape[0].device)
+        if dense:
+            ys = project_rows(as_matrix(list(dense.values())), f).cpu()
+            for (i, row), value in zip(dense.items(), ys.tolist(), strict=True):
+                self._y[i] = (row, complex(value))
+        for i, m in fresh.items():
+            if isinstance(m, PartSum):
+                self._y[i] = (m, self._symbolic_projection(m.coeffs, f, materialize, project))
+        return {i: self._y[i][1] for i in received}
 
     def _tolerance(self, received: dict[int, Message]) -> float:
         dense = [m for m in received.values() if not isinstance(m, PartSum)]
@@ -124,14 +133,10 @@ class CyclicCode:
             # every row is exactly its honest codeword row: nothing to look for
             ok = n - len(received) <= 2 * s
             return (Location([], sorted(received)) if ok else None), set()
-        d = next(m.numel() for m in received.values() if not isinstance(m, PartSum))
-        device = next(m.device for m in received.values() if not isinstance(m, PartSum))
-        f = self.projection(d, device)
         values = [0j] * n
         present = torch.zeros(n, dtype=torch.bool)
         broken: set[int] = set()
-        for i, m in received.items():
-            value = self._project(i, m, f, materialize, project)
+        for i, value in self._projections(received, materialize, project).items():
             if cmath.isfinite(value):
                 values[i], present[i] = value, True
             else:  # a NaN/Inf message is wrong at a known place: an erasure
@@ -142,28 +147,29 @@ class CyclicCode:
     # ------------------------------------------------------------------ decoding
 
     def _recover(
-        self, honest: list[int], received: dict[int, Message], materialize: Materialize
+        self,
+        honest: list[int],
+        received: dict[int, Message],
+        materialize: Materialize,
+        broken: set[int],
     ) -> Message:
         """``Re(X[0]) / n`` from the trusted rows: symbolic if they all are."""
-        c = recovery_weights(honest, self.n, self.s) / self.n  # (|H|,)
+        c = dict(zip(honest, recovery_weights(honest, self.n, self.s) / self.n, strict=True))
         coeffs: torch.Tensor | None = None
-        dense: torch.Tensor | None = None
-        for w, i in zip(c, honest, strict=True):
+        for i in honest:
             m = received[i]
             if isinstance(m, PartSum):
-                term = w * m.coeffs.to(CDTYPE)
+                term = c[i] * m.coeffs.to(CDTYPE)
                 coeffs = term if coeffs is None else coeffs + term
-                continue
-            if m.is_complex():  # Re(w z) = Re w Re z - Im w Im z
-                z = torch.view_as_real(m)
-                part = z @ torch.stack([w.real, -w.imag]).to(z)
-            else:
-                part = w.real.to(m) * m
-            dense = part if dense is None else dense + part
         symbolic = None if coeffs is None else PartSum(coeffs.real.clone())
-        if dense is None:
+        # every dense row in one product, weight 0 for the untrusted (unless non-finite)
+        rows = {i: m for i, m in sorted(received.items()) if not isinstance(m, PartSum)}
+        rows = {i: m for i, m in rows.items() if i in c or not broken}
+        if not any(i in c for i in rows):
             assert symbolic is not None
             return symbolic
+        w = torch.stack([c.get(i, torch.zeros((), dtype=CDTYPE)) for i in rows])
+        dense = combine_rows(as_matrix(list(rows.values())), w)
         if symbolic is not None:
             dense = dense + materialize(symbolic)
         return dense
@@ -174,7 +180,7 @@ class CyclicCode:
         found, broken = self._locate(received, materialize, project)
         if found is None:
             return Decoded([], failures=1, suspects=broken)
-        out = self._recover(found.honest, received, materialize)
+        out = self._recover(found.honest, received, materialize, broken)
         return Decoded([out], suspects=broken | set(found.errors))
 
     def decodable(
