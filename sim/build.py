@@ -227,12 +227,20 @@ def aggregator(cfg: DictConfig, code: Code, seeds: dict[str, np.random.SeedSeque
     return rule
 
 
+def make_code(cfg: DictConfig, seeds: dict[str, np.random.SeedSequence]) -> Code:
+    """The code; one that takes a ``gen`` gets the PS's private stream (its projections)."""
+    extra: dict[str, Any] = {}
+    if "gen" in inspect.signature(get_class(cfg.code._target_)).parameters:
+        extra["gen"] = torch_gen(seeds["ps"])
+    return _make(cfg.code, "code", n=cfg.cluster.workers, **extra)
+
+
 def build(cfg: DictConfig) -> Parts:
     check(cfg)
     n = cfg.cluster.workers
     seeds = streams(cfg.seed)
     dev = device(cfg.device)
-    code: Code = _make(cfg.code, "code", n=n)
+    code = make_code(cfg, seeds)
     rule = aggregator(cfg, code, seeds)
     adv = adversary(cfg, code, seeds)
     latency: LatencyModel = _make(cfg.latency, "latency")

@@ -100,6 +100,14 @@ class RepetitionConf(CodeConf):
 
 
 @dataclass
+class CyclicConf(CodeConf):
+    _target_: str = "sim.codes.cyclic.CyclicCode"
+    s: int = 1  # errors corrected; every worker computes 2s+1 parts
+    tolerance: float = 1e-10  # relative least-squares residual still "one codeword"
+    fresh_projection: bool = True  # false: reuse one projection forever (to show the attack)
+
+
+@dataclass
 class AggregatorConf:
     _target_: str = MISSING
     f: int = 0  # declared adversaries the rule assumes (separate from adversary.count)
@@ -428,7 +436,7 @@ class Config:
 
 
 SCHEMAS: dict[str, dict[str, type]] = {
-    "code": {"none": NoCodeConf, "repetition": RepetitionConf},
+    "code": {"none": NoCodeConf, "repetition": RepetitionConf, "cyclic": CyclicConf},
     "aggregator": {
         "mean": MeanConf,
         "median": MedianConf,

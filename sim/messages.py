@@ -42,10 +42,10 @@ def bits_equal(a: Vector, b: Vector, tolerance: float = 0.0) -> bool:
     if tolerance > 0.0:
         diff = (a - b).abs()
         return bool(torch.all(diff <= tolerance)) and bool(torch.isfinite(diff).all())
-    if a.is_complex():
-        a, b = torch.view_as_real(a), torch.view_as_real(b)
-    as_int = {4: torch.int32, 8: torch.int64, 2: torch.int16}[a.element_size()]
-    return torch.equal(a.contiguous().view(as_int), b.contiguous().view(as_int))
+    a, b = a.contiguous().view(torch.uint8), b.contiguous().view(torch.uint8)
+    if a.numel() % 8 == 0:  # compare 8 bytes at a time: same bits, 4-8x faster
+        a, b = a.view(torch.int64), b.view(torch.int64)
+    return torch.equal(a, b)
 
 
 @dataclass(frozen=True, eq=False)
@@ -60,8 +60,18 @@ class Combination:
         if self.dense is None and other.dense is None:
             if self.symbolic is None or other.symbolic is None:
                 return self.symbolic is other.symbolic
-            return self.symbolic.same_as(other.symbolic)
-        return None
+            a, b = self.symbolic, other.symbolic
+            if a.same_as(b) or nearly_equal(a.coeffs, b.coeffs):
+                return True
+        return None  # only the vectors can tell
+
+
+def nearly_equal(a: torch.Tensor, b: torch.Tensor, rtol: float = 1e-12) -> bool:
+    """Coefficients equal up to float64 rounding (``max|a-b| <= rtol * max|b|``), as a
+    decoder's least squares leaves them; the vectors then differ far below float32."""
+    if a.shape != b.shape:
+        return False
+    return bool((a - b).abs().max() <= rtol * b.abs().max())
 
 
 def weighted(weights: list[float], messages: list[Message]) -> Combination:

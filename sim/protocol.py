@@ -90,7 +90,9 @@ class Learning:
         return {r: m for r, m in received.items() if r not in self.rejected}
 
     def decodable(self, received: dict[int, Message]) -> bool:
-        return self.code.decodable(self.admitted(received), self.oracle.materialize)
+        return self.code.decodable(
+            self.admitted(received), self.oracle.materialize, self.oracle.project
+        )
 
     def aggregate(self, decoded: Decoded, rule: Aggregator | None = None) -> Combination | None:
         """The rule over the candidates; None when there are none or too few for the rule."""
@@ -138,7 +140,8 @@ class Learning:
             return False
         senders = set(received) | set(self.ranks)
         honest = {i: self.honest[i] for i in sorted(senders)}
-        reference = self.aggregate(self.code.decode(honest, self.oracle.materialize), rule)
+        decoded = self.code.decode(honest, self.oracle.materialize, self.oracle.project)
+        reference = self.aggregate(decoded, rule)
         if applied is None or reference is None:
             return applied is not reference
         same = applied.same_as(reference, RELATIVE_TOLERANCE)
@@ -152,7 +155,7 @@ class Learning:
 
     def finish(self, iteration: int, arrived: dict[int, Message]) -> Outcome:
         received = self.admitted(arrived)
-        decoded = self.code.decode(received, self.oracle.materialize)
+        decoded = self.code.decode(received, self.oracle.materialize, self.oracle.project)
         before = copy.deepcopy(self.rule) if self.ranks else self.rule
         applied = self.aggregate(decoded)
         corrupted = self.corrupted(applied, received, before)

@@ -57,6 +57,9 @@ def _per_group(limit: Callable[[Any], int]) -> Callable[[Any, np.random.Generato
 WITHIN_BOUND: dict[str, Callable[[Any, np.random.Generator], list[int]]] = {
     "none": lambda code, rng: [],
     "repetition": _per_group(lambda code: (code.r - 1) // 2),
+    "cyclic": lambda code, rng: sorted(
+        rng.choice(code.n, size=int(rng.integers(0, code.s + 1)), replace=False).tolist()
+    ),
 }
 
 

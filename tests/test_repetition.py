@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sim.codes.repetition import RepetitionCode
 from sim.errors import ConfigError
@@ -69,3 +71,44 @@ def test_tolerance_accepts_tiny_differences() -> None:
 def test_workers_must_be_a_multiple_of_r() -> None:
     with pytest.raises(ConfigError, match=r"cluster.workers=10 is not a multiple of code.r=3"):
         RepetitionCode(10, r=3)
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.data())
+def test_erasures_and_independent_liars_decode_or_fail_per_group(data: st.DataObject) -> None:
+    """Per group with ``h`` honest copies and ``a`` (distinct) lies received: exact when
+    ``h > a``, a decode failure otherwise — except a lone copy, which no vote can check."""
+    r = data.draw(st.integers(2, 6), label="r")
+    groups = data.draw(st.integers(1, 4), label="groups")
+    code = RepetitionCode(r * groups, r=r)
+    parts = torch.randn(groups, 5, dtype=torch.float64)
+    honest = code.honest_messages()
+    received: dict[int, torch.Tensor | PartSum] = {}
+    expect_fail, liars, lone = 0, set(), set()
+    for g, members in enumerate(code.groups()):
+        fate = data.draw(st.lists(st.sampled_from("hal"), min_size=r, max_size=r), label=f"g{g}")
+        for rank, what in zip(members, fate, strict=True):
+            if what == "h":  # honest: symbolic, or its bits as a dense copy
+                dense = data.draw(st.booleans(), label=f"dense {rank}")
+                received[rank] = parts[g].clone() if dense else honest[rank]
+            elif what == "a":
+                received[rank] = parts[g] + torch.randn(5, dtype=torch.float64)
+                liars.add(rank)
+        h, a = fate.count("h"), fate.count("a")
+        if (h, a) == (0, 1):
+            lone.add(g)
+        expect_fail += h <= a and (h, a) != (0, 1)
+    out = code.decode(received, lambda m: m if isinstance(m, torch.Tensor) else m.coeffs @ parts)
+    assert out.failures == expect_fail
+    decoded = [m if isinstance(m, torch.Tensor) else m.coeffs @ parts for m in out.candidates]
+    exact = [any(torch.equal(v, parts[g]) for g in range(groups)) for v in decoded]
+    assert exact.count(False) == len(lone)  # only a lone lie gets through, unchecked
+    assert out.suspects <= liars
+
+
+def test_decodable_needs_a_majority_of_all_r_copies_not_of_those_received() -> None:
+    code = RepetitionCode(3, r=3)
+    honest = code.honest_messages()
+    assert not code.decodable({0: honest[0]}, materialize)  # 1 of 3: a majority of 1
+    assert not code.decodable({0: honest[0], 1: -G[0]}, materialize)
+    assert code.decodable({0: honest[0], 2: honest[2]}, materialize)  # 2 of 3 can't be outvoted

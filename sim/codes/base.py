@@ -11,6 +11,7 @@ import torch
 from sim.messages import Message
 
 Materialize = Callable[[Message], torch.Tensor]
+Project = Callable[[torch.Tensor], torch.Tensor]  # f (d,) -> (P,) every part gradient times f
 
 
 @dataclass
@@ -39,9 +40,26 @@ class Code(Protocol):
         """What every worker sends when honest, as symbolic part sums."""
         ...
 
-    def decode(self, received: dict[int, Message], materialize: Materialize) -> Decoded: ...
+    def decode(
+        self,
+        received: dict[int, Message],
+        materialize: Materialize,
+        project: Project | None = None,
+    ) -> Decoded:
+        """Candidates from the messages received (rank -> message); absent ranks are erasures.
 
-    def decodable(self, received: dict[int, Message], materialize: Materialize) -> bool:
+        ``materialize`` turns a symbolic message into its vector; ``project``, when given,
+        projects every part gradient on a vector at once (a decoder that looks at
+        projections uses it instead of materializing).
+        """
+        ...
+
+    def decodable(
+        self,
+        received: dict[int, Message],
+        materialize: Materialize,
+        project: Project | None = None,
+    ) -> bool:
         """Whether the PS may stop waiting: later arrivals cannot change the result."""
         ...
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sim.codes.base import Decoded, Materialize
+from sim.codes.base import Decoded, Materialize, Project
 from sim.messages import Message, one_hot
 
 
@@ -22,10 +22,14 @@ class NoCode:
     def honest_messages(self) -> list[Message]:
         return [one_hot(i, self.n) for i in range(self.n)]
 
-    def decode(self, received: dict[int, Message], materialize: Materialize) -> Decoded:
+    def decode(
+        self, received: dict[int, Message], materialize: Materialize, project: Project | None = None
+    ) -> Decoded:
         return Decoded([received[i] for i in sorted(received)])
 
-    def decodable(self, received: dict[int, Message], materialize: Materialize) -> bool:
+    def decodable(
+        self, received: dict[int, Message], materialize: Materialize, project: Project | None = None
+    ) -> bool:
         return len(received) == self.n
 
     def decode_ops(self, received: int, d: int) -> float:

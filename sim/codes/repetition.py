@@ -9,7 +9,7 @@ gradient, exactly. A group without a strict majority is a decode failure.
 
 from __future__ import annotations
 
-from sim.codes.base import Decoded, Materialize
+from sim.codes.base import Decoded, Materialize, Project
 from sim.errors import ConfigError
 from sim.messages import Message, PartSum, bits_equal, one_hot
 
@@ -67,7 +67,9 @@ class RepetitionCode:
         winner = received[(symbolic or best)[0]]
         return winner, [i for c in classes if c is not best for i in c], copies
 
-    def decode(self, received: dict[int, Message], materialize: Materialize) -> Decoded:
+    def decode(
+        self, received: dict[int, Message], materialize: Materialize, project: Project | None = None
+    ) -> Decoded:
         out = Decoded([])
         for members in self.groups():
             winner, liars, _ = self._vote(members, received, materialize)
@@ -78,7 +80,9 @@ class RepetitionCode:
                 out.candidates.append(winner)
         return out
 
-    def decodable(self, received: dict[int, Message], materialize: Materialize) -> bool:
+    def decodable(
+        self, received: dict[int, Message], materialize: Materialize, project: Project | None = None
+    ) -> bool:
         """Every group has a value sent by a strict majority of all ``r`` members."""
         for members in self.groups():
             winner, liars, copies = self._vote(members, received, materialize)

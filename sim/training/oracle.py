@@ -7,7 +7,8 @@ model's parameters as one flat vector ``theta`` (d,), the iteration's data parts
 - ``part(p)``: one part's gradient (cached);
 - ``all_parts()``: all P of them in one batched ``vmap(grad)`` call;
 - ``combine(c)``: ``sum_p c[p] g_p`` with one forward and one backward over the batch —
-  the honest sum that DRACO's decoders return costs one plain training step.
+  the honest sum that DRACO's decoders return costs one plain training step;
+- ``project(f)``: ``g_p · f`` for every part (what the cyclic decoder looks at).
 
 In ``batched`` mode every part comes from the single ``all_parts()`` call, so the
 bits a rule sees do not depend on which part an adversary happened to look at.
@@ -84,6 +85,10 @@ class GradientOracle:
             if self.batch_loss is None:
                 self.batch_loss = losses.mean()
         return self._all
+
+    def project(self, f: torch.Tensor) -> torch.Tensor:
+        """``(P,)``: every part gradient projected on ``f`` (d,), ``g_p · f``."""
+        return self.all_parts() @ f
 
     def combine(self, coeffs: torch.Tensor) -> torch.Tensor:
         """``sum_p coeffs[p] * g_p`` (coeffs real or complex, shape (P,))."""

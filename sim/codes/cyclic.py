@@ -1,0 +1,201 @@
+"""DRACO's cyclic code (Chen et al. 2018, §5): redundancy ``2s+1`` over the complex numbers.
+
+There are ``n`` data parts per iteration and worker ``i`` computes parts
+``{i, …, i+2s} mod n``, sending the complex combination ``z_i = sum_j W[i,j] g_j``
+(:func:`sim.codes.dft.encoding_matrix`). The PS decodes *errors and erasures*: up to
+``e`` wrong messages and ``t`` missing ones while ``2e + t <= 2s``, and returns the mean
+of the part gradients, ``sum_j g_j / n``, exactly (to complex128 rounding).
+
+Decoding looks at one random projection ``y_i = z_i·f`` of every message, with
+``f ~ N(0,1)^d`` drawn **fresh and private** each iteration from the PS's own stream: an
+error orthogonal to a known ``f`` would be invisible (``fresh_projection=false`` keeps
+one ``f`` forever, to show that). When no set of rows explains the projections — more
+errors than the code corrects — the decoder reports a failure and returns nothing,
+never a guess.
+
+Honest messages stay symbolic: the projection of ``PartSum(a)`` is ``a·(G f)`` (one
+call to ``project``), and when every trusted row is symbolic, so is the result.
+``honest_messages()`` starts an iteration: it forgets the cached projections and, when
+projections are fresh, the old ``f``.
+"""
+
+from __future__ import annotations
+
+import cmath
+
+import torch
+
+from sim.codes.base import Decoded, Materialize, Project
+from sim.codes.dense import as_matrix, combine_rows, project_rows
+from sim.codes.dft import CDTYPE, Location, encoding_matrix, locate, recovery_weights
+from sim.errors import ConfigError
+from sim.messages import Message, PartSum, one_hot
+
+DTYPE_SLACK = 2  # a message is checked no finer than 2 ulps of its own dtype
+
+
+class CyclicCode:
+    def __init__(
+        self,
+        n: int,
+        s: int = 1,
+        tolerance: float = 1e-10,
+        fresh_projection: bool = True,
+        gen: torch.Generator | None = None,
+    ) -> None:
+        if s < 0:
+            raise ConfigError(f"code.s={s} must be >= 0 (the code corrects s errors)")
+        if n < 2 * s + 1:
+            raise ConfigError(
+                f"code.s={s} needs cluster.workers >= 2s+1 = {2 * s + 1} (got {n}); "
+                f"with {n} workers code.s can be at most {(n - 1) // 2}"
+            )
+        if not 0 <= tolerance < 1:
+            raise ConfigError(f"code.tolerance={tolerance} must be in [0, 1) (relative)")
+        self.n, self.s, self.parts = n, s, n
+        self.candidates = 1  # the decoder hands the rule one vector: the recovered mean
+        self.tolerance, self.fresh_projection = tolerance, fresh_projection
+        self.gen = gen if gen is not None else torch.Generator().manual_seed(0)
+        self.W = encoding_matrix(n, s)  # (n, n) complex128
+        self._honest = [PartSum(self.W[i]) for i in range(n)]
+        self.f: torch.Tensor | None = None  # this iteration's projection (d,)
+        self._gf: torch.Tensor | None = None  # (P,) g_p·f
+        self._y: dict[int, tuple[Message, complex]] = {}
+
+    def load(self, rank: int) -> int:
+        return 2 * self.s + 1
+
+    def message_bytes(self, d: int) -> int:
+        return 8 * d  # complex64 on the wire (DESIGN §4)
+
+    def groups(self) -> list[list[int]]:
+        return [list(range(self.n))]  # one codeword: every worker must agree with it
+
+    def honest_messages(self) -> list[Message]:
+        self._gf, self._y = None, {}
+        if self.fresh_projection:
+            self.f = None
+        return list(self._honest)
+
+    # ------------------------------------------------------------------ projections
+
+    def projection(self, d: int, device: torch.device | str = "cpu") -> torch.Tensor:
+        """This iteration's ``f`` (d,) float32, drawn on first use from the PS's stream."""
+        if self.f is None or self.f.numel() != d:
+            self.f = torch.randn(d, generator=self.gen, dtype=torch.float32)
+        return self.f.to(device)
+
+    def _symbolic_projection(
+        self,
+        coeffs: torch.Tensor,
+        f: torch.Tensor,
+        materialize: Materialize,
+        project: Project | None,
+    ) -> complex:
+        if self._gf is None:  # (P,) g_p·f, once per iteration
+            if project is None:  # no fast path: materialize every part
+                parts = [materialize(one_hot(p, self.parts)) for p in range(self.parts)]
+                gf = torch.stack(parts) @ f.to(parts[0].dtype)
+            else:
+                gf = project(f)
+            self._gf = gf.to(device="cpu", dtype=CDTYPE)
+        return complex(coeffs.to(CDTYPE) @ self._gf)
+
+    def _projections(
+        self, received: dict[int, Message], materialize: Materialize, project: Project | None
+    ) -> dict[int, complex]:
+        """``y_i = z_i·f`` of every message, each computed once per iteration."""
+        fresh = {i: m for i, m in received.items() if self._y.get(i, (None,))[0] is not m}
+        dense = {i: m for i, m in fresh.items() if not isinstance(m, PartSum)}
+        shape = [m for m in received.values() if not isinstance(m, PartSum)]
+        if not shape:  # only symbolic rows, not all honest: one part shows d
+            shape = [materialize(one_hot(0, self.parts))]
+        f = self.projection(shape[0].numel(), shape[0].device)
+        if dense:
+            ys = project_rows(as_matrix(list(dense.values())), f).cpu()
+            for (i, row), value in zip(dense.items(), ys.tolist(), strict=True):
+                self._y[i] = (row, complex(value))
+        for i, m in fresh.items():
+            if isinstance(m, PartSum):
+                self._y[i] = (m, self._symbolic_projection(m.coeffs, f, materialize, project))
+        return {i: self._y[i][1] for i in received}
+
+    def _tolerance(self, received: dict[int, Message]) -> float:
+        dense = [m for m in received.values() if not isinstance(m, PartSum)]
+        eps = max((torch.finfo(m.real.dtype).eps for m in dense), default=0.0)
+        return max(self.tolerance, DTYPE_SLACK * eps)
+
+    def _locate(
+        self, received: dict[int, Message], materialize: Materialize, project: Project | None
+    ) -> tuple[Location | None, set[int]]:
+        """(where the errors are, or None if undecodable; rows with non-finite values)."""
+        n, s = self.n, self.s
+        if all(isinstance(m, PartSum) and m.same_as(self._honest[i]) for i, m in received.items()):
+            # every row is exactly its honest codeword row: nothing to look for
+            ok = n - len(received) <= 2 * s
+            return (Location([], sorted(received)) if ok else None), set()
+        values = [0j] * n
+        present = torch.zeros(n, dtype=torch.bool)
+        broken: set[int] = set()
+        for i, value in self._projections(received, materialize, project).items():
+            if cmath.isfinite(value):
+                values[i], present[i] = value, True
+            else:  # a NaN/Inf message is wrong at a known place: an erasure
+                broken.add(i)
+        y = torch.tensor(values, dtype=CDTYPE)
+        return locate(y, present, s, self._tolerance(received)), broken
+
+    # ------------------------------------------------------------------ decoding
+
+    def _recover(
+        self,
+        honest: list[int],
+        received: dict[int, Message],
+        materialize: Materialize,
+        broken: set[int],
+    ) -> Message:
+        """``Re(X[0]) / n`` from the trusted rows: symbolic if they all are."""
+        c = dict(zip(honest, recovery_weights(honest, self.n, self.s) / self.n, strict=True))
+        coeffs: torch.Tensor | None = None
+        for i in honest:
+            m = received[i]
+            if isinstance(m, PartSum):
+                term = c[i] * m.coeffs.to(CDTYPE)
+                coeffs = term if coeffs is None else coeffs + term
+        symbolic = None if coeffs is None else PartSum(coeffs.real.clone())
+        # every dense row in one product, weight 0 for the untrusted (unless non-finite)
+        rows = {i: m for i, m in sorted(received.items()) if not isinstance(m, PartSum)}
+        rows = {i: m for i, m in rows.items() if i in c or not broken}
+        if not any(i in c for i in rows):
+            assert symbolic is not None
+            return symbolic
+        w = torch.stack([c.get(i, torch.zeros((), dtype=CDTYPE)) for i in rows])
+        dense = combine_rows(as_matrix(list(rows.values())), w)
+        if symbolic is not None:
+            dense = dense + materialize(symbolic)
+        return dense
+
+    def decode(
+        self, received: dict[int, Message], materialize: Materialize, project: Project | None = None
+    ) -> Decoded:
+        found, broken = self._locate(received, materialize, project)
+        if found is None:
+            return Decoded([], failures=1, suspects=broken)
+        out = self._recover(found.honest, received, materialize, broken)
+        return Decoded([out], suspects=broken | set(found.errors))
+
+    def decodable(
+        self, received: dict[int, Message], materialize: Materialize, project: Project | None = None
+    ) -> bool:
+        """``n - s`` received rows agree on one codeword.
+
+        Among them at most ``s`` are adversarial (the code's assumption), so at least
+        ``n - 2s`` are honest, and ``n - 2s`` rows fix the codeword: no later arrival can
+        change the result. Decoding with fewer rows (down to ``n - 2s``, when the PS
+        stops for another reason) only holds if the missing rows were the liars.
+        """
+        found, _ = self._locate(received, materialize, project)
+        return found is not None and len(found.honest) >= self.n - self.s
+
+    def decode_ops(self, received: int, d: int) -> float:
+        return 4.0 * received * d  # projection and recovery, one complex pass each
