@@ -16,7 +16,7 @@ import torch
 from sim.adversaries.adversary import Adversary
 from sim.aggregators.base import Aggregator
 from sim.codes.base import Code, Decoded
-from sim.messages import Combination, Message, bits_equal, weighted
+from sim.messages import Combination, Message, PartSum, bits_equal, weighted
 from sim.nodes.ps import Outcome
 from sim.training.datasets import BatchSampler, Dataset
 from sim.training.oracle import GradientOracle
@@ -55,6 +55,8 @@ class Learning:
         y = self.data.y_train[idx].reshape(P, m)
         self.oracle.start(x, y)
         self.honest = self.code.honest_messages()
+        if self.oracle.reference:  # the naive simulator: every worker computes on its own
+            self.honest = [self.oracle.compute(m) for m in self.honest]
         self.ranks, forged = self.adversary.attack(iteration, self.honest, self.oracle.materialize)
         sent: list[Message | None] = list(self.honest)
         for rank, msg in forged.items():
@@ -71,24 +73,26 @@ class Learning:
         weights = getattr(self.rule, "weights", None)
         if weights is not None:
             return weighted(weights(len(cands)), cands)
-        x = torch.stack([self.oracle.materialize(c) for c in cands])
-        return Combination(None, self.rule(x))
+        return Combination(None, self.rule(self.oracle.stack(cands)))
 
     def vector(self, c: Combination) -> torch.Tensor:
-        out = self.oracle.theta.new_zeros(self.oracle.d)
-        if c.symbolic is not None:
-            out = out + self.oracle.materialize(c.symbolic)
-        if c.dense is not None:
-            out = out + c.dense
-        return out
+        if c.symbolic is None:
+            return c.dense if c.dense is not None else self.oracle.theta.new_zeros(self.oracle.d)
+        out = self.oracle.materialize(c.symbolic)
+        return out if c.dense is None else out + c.dense
 
-    def corrupted(self, applied: Combination | None, received: dict[int, Message]) -> bool:
+    def corrupted(
+        self, decoded: Decoded, applied: Combination | None, received: dict[int, Message]
+    ) -> bool:
         """Ground truth only a simulator knows: does the update differ from the honest one?"""
         if not self.ranks:
             return False
         senders = set(received) | set(self.ranks)
         honest = {i: self.honest[i] for i in sorted(senders)}
-        reference = self.aggregate(self.code.decode(honest, self.oracle.materialize))
+        truth = self.code.decode(honest, self.oracle.materialize)
+        if _same_symbols(decoded.candidates, truth.candidates):
+            return False  # the rule saw exactly the honest inputs: decided without tensors
+        reference = self.aggregate(truth)
         if applied is None or reference is None:
             return applied is not reference
         same = applied.same_as(reference, RELATIVE_TOLERANCE)
@@ -103,11 +107,16 @@ class Learning:
     def finish(self, iteration: int, received: dict[int, Message]) -> Outcome:
         decoded = self.code.decode(received, self.oracle.materialize)
         applied = self.aggregate(decoded)
-        corrupted = self.corrupted(applied, received)
-        loss = self.oracle.loss()
-        if applied is not None:
-            self.oracle.step(self.vector(applied), self.lr)
-        diverged = not bool(torch.isfinite(self.oracle.theta).all())
+        corrupted = self.corrupted(decoded, applied, received)
+        update = None if applied is None else self.vector(applied)  # forms the batch loss
+        loss_t = self.oracle.loss_tensor()
+        if update is not None:
+            self.oracle.step(update, self.lr)
+        # NaN/inf anywhere makes the sum non-finite (so does |theta| near float max):
+        # one cheap reduction instead of an elementwise pass
+        finite = torch.isfinite(self.oracle.theta.sum())
+        loss, ok = torch.stack([loss_t.double(), finite.double()]).tolist()  # one device sync
+        diverged = not ok
         test_loss = accuracy = math.nan
         last = iteration == self.iterations - 1
         if last or diverged or (iteration + 1) % self.eval_every == 0:
@@ -129,3 +138,11 @@ class Learning:
             ),
             diverged=diverged,
         )
+
+
+def _same_symbols(a: list[Message], b: list[Message]) -> bool:
+    """Both candidate lists are the same symbolic honest messages, in the same order."""
+    return len(a) == len(b) and all(
+        isinstance(x, PartSum) and isinstance(y, PartSum) and x.same_as(y)
+        for x, y in zip(a, b, strict=True)
+    )
