@@ -65,7 +65,11 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--batch", type=int, default=1440)
     ap.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda"])
+    ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
+    ap.add_argument("--naive-iterations", type=int, default=3, help="it is slow: fewer")
     args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     it = args.iterations
     common = [
         "model=fc_mnist",
@@ -79,7 +83,13 @@ def main() -> None:
     ]
     cases = {
         "b": make_cfg(*common, "code=repetition", "code.r=3"),
-        "d": make_cfg(*common, "code=repetition", "code.r=3", "train.oracle=reference"),
+        "d": make_cfg(
+            *common,
+            "code=repetition",
+            "code.r=3",
+            "train.oracle=reference",
+            f"train.iterations={args.naive_iterations}",
+        ),
     }
     has_cyclic = (SCENARIOS / "code" / "cyclic.yaml").exists()
     if has_cyclic:

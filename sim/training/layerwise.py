@@ -53,7 +53,7 @@ class Deltas:
     """One iteration's forward and backward: inputs and output gradients of each layer."""
 
     inputs: list[torch.Tensor]  # per linear layer (N, in)
-    deltas: list[torch.Tensor]  # per linear layer (N, out): d(loss_s)/d(output_s)
+    deltas: list[torch.Tensor]  # per linear layer (N, out): d(loss_s)/d(output_s) / N
     losses: torch.Tensor  # (N,) per-sample losses (detached)
 
 
@@ -73,28 +73,36 @@ def backward_to_outputs(model: nn.Sequential, x: torch.Tensor, y: torch.Tensor) 
         else:
             a = mod(a)
     losses = F.cross_entropy(a, y, reduction="none")  # (N,)
-    deltas = torch.autograd.grad(losses.sum(), outputs)
+    # backpropagate the batch MEAN: then the mean gradient needs no rescaling pass
+    deltas = torch.autograd.grad(losses.mean(), outputs)
     return Deltas(inputs, list(deltas), losses.detach())
 
 
 def weighted_grad(
-    slots: list[Slot], acts: Deltas, w: torch.Tensor, out: torch.Tensor, rows: slice = slice(None)
+    slots: list[Slot],
+    acts: Deltas,
+    w: torch.Tensor | None,
+    out: torch.Tensor,
+    rows: slice = slice(None),
 ) -> torch.Tensor:
-    """Write ``sum_s w_s grad_s`` over samples ``rows`` into the flat (d,) ``out``."""
+    """Write ``sum_s w_s N grad_s`` over samples ``rows`` into the flat (d,) ``out``;
+    ``w=None`` means every ``w_s = 1/N``: the batch-mean gradient, one product per layer.
+    """
     for slot, h, delta in zip(slots, acts.inputs, acts.deltas, strict=True):
         h, delta = h[rows], delta[rows]
         o, i = slot.layer.out_features, slot.layer.in_features
         weight = out[slot.weight_at : slot.weight_at + o * i].view(o, i)
-        torch.mm((delta * w[:, None]).t(), h, out=weight)
+        scaled = delta if w is None else delta * w[:, None]
+        torch.mm(scaled.t(), h, out=weight)
         if slot.bias_at is not None:
-            torch.mv(delta.t(), w, out=out[slot.bias_at : slot.bias_at + o])
+            torch.sum(scaled, 0, out=out[slot.bias_at : slot.bias_at + o])
     return out
 
 
 def per_part_grads(
     slots: list[Slot], acts: Deltas, parts: int, scale: float, out: torch.Tensor, chunk: int
 ) -> torch.Tensor:
-    """Write ``scale * sum_{s in part p} grad_s`` for every part p into ``out`` (P, d);
+    """Write ``scale * N * sum_{s in part p} grad_s`` for every part p into ``out`` (P, d);
     samples are ``parts`` consecutive equal blocks. ``chunk`` parts per batched product."""
     for slot, h, delta in zip(slots, acts.inputs, acts.deltas, strict=True):
         o, i = slot.layer.out_features, slot.layer.in_features

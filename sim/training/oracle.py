@@ -102,11 +102,14 @@ class GradientOracle:
                 self.batch_loss = self._acts.losses.mean()
         return self._acts
 
-    def _sample_weights(self, coeffs: torch.Tensor) -> torch.Tensor:
-        """(P*m,) per-sample weights ``coeffs[p] / m`` (a part's loss is its mean)."""
-        m = self.y.shape[1]
+    def _sample_weights(self, coeffs: torch.Tensor) -> torch.Tensor | None:
+        """(P*m,) per-sample weights ``coeffs[p] * P`` relative to the batch mean (a part's
+        loss is its own mean); None when that is 1 everywhere (the plain mean gradient)."""
+        P, m = self.y.shape
+        if bool((coeffs == 1.0 / P).all()):  # host-side check of the (P,) coefficients
+            return None
         c = coeffs.to(self.theta.device, self.theta.dtype, non_blocking=True)
-        return (c / m).repeat_interleave(m)
+        return (c * P).repeat_interleave(m)
 
     def part(self, p: int) -> torch.Tensor:
         if self.batched:
@@ -115,8 +118,8 @@ class GradientOracle:
             if self.slots is None:
                 self._rows[p] = self._fresh(p)
             else:
-                m = self.y.shape[1]
-                w = self.theta.new_full((m,), 1.0 / m)
+                P, m = self.y.shape
+                w = self.theta.new_full((m,), float(P))
                 out = self.theta.new_empty(self.d)
                 rows = slice(p * m, (p + 1) * m)
                 self._rows[p] = layerwise.weighted_grad(self.slots, self._deltas(), w, out, rows)
@@ -131,7 +134,7 @@ class GradientOracle:
             largest = max(s.layer.in_features * s.layer.out_features for s in self.slots)
             chunk = max(1, CHUNK_BYTES // (largest * self.theta.element_size()))
             out = self.theta.new_empty(P, self.d)
-            self._all = layerwise.per_part_grads(self.slots, self._deltas(), P, 1 / m, out, chunk)
+            self._all = layerwise.per_part_grads(self.slots, self._deltas(), P, P, out, chunk)
             return self._all
         params = {n: p.detach() for n, p in zip(self.names, self.params, strict=True)}
 
