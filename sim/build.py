@@ -20,7 +20,7 @@ from sim.aggregators.bucketing import Bucketing
 from sim.aggregators.chain import Chain, PreAggregator
 from sim.aggregators.nnm import NNM
 from sim.codes.base import Code
-from sim.config import SCHEMAS, AdversaryConf, Device, Placement, Wait, Workload
+from sim.config import SCHEMAS, AdversaryConf, Device, OracleMode, Placement, Wait, Workload
 from sim.config import PreAggregator as Pre
 from sim.errors import ConfigError
 from sim.latency import LatencyModel
@@ -258,8 +258,10 @@ def build(cfg: DictConfig) -> Parts:
         torch.manual_seed(int(seeds["model"].generate_state(1)[0]))
         model = _make(cfg.model, "model", in_features=data.features, classes=data.classes)
     model = model.to(dev)
-    batched = not hasattr(rule, "weights")  # a nonlinear rule looks at every part anyway
-    oracle = GradientOracle(model, batched=batched)
+    mode = cfg.train.oracle
+    # a nonlinear rule looks at every part anyway: compute them all in one batched call
+    batched = mode is OracleMode.batched or not hasattr(rule, "weights")
+    oracle = GradientOracle(model, batched=batched, reference=mode is OracleMode.reference)
     sampler = BatchSampler(len(data.y_train), cfg.train.batch_size, rng(seeds["data"]))
     learning = Learning(
         oracle,

@@ -33,6 +33,12 @@ class Wait(Enum):
     decodable = "decodable"
 
 
+class OracleMode(Enum):
+    fast = "fast"  # distinct part gradients once; honest sums by one backward
+    batched = "batched"  # every part gradient materialized by one vmap(grad), always
+    reference = "reference"  # naive: every worker computes its own gradients (for tests)
+
+
 class Placement(Enum):
     fixed = "fixed"  # one set, drawn once from the seed
     random = "random"  # re-drawn every iteration
@@ -69,6 +75,7 @@ class TrainConf:
     batch_size: int = 600  # distinct samples per iteration, split evenly into data parts
     lr: float = 0.5
     eval_every: int = 10  # test-set evaluation period (and always at the last iteration)
+    oracle: OracleMode = OracleMode.fast  # how gradients are computed (same numbers, see docs)
 
 
 @dataclass
@@ -413,6 +420,19 @@ class CheckpointConf:
 
 
 @dataclass
+class MNISTSyntheticConf(DataConf):
+    _target_: str = "sim.training.datasets.mnist_synthetic"
+    samples: int = 12000
+
+
+@dataclass
+class MNISTConf(DataConf):
+    _target_: str = "sim.training.datasets.mnist"
+    root: str = MISSING  # folder holding the four MNIST IDX files (never downloaded)
+    samples: int = 0  # training samples to keep; 0 = all 60000
+
+
+@dataclass
 class Config:
     seed: int = 0
     device: Device = Device.auto
@@ -475,7 +495,12 @@ SCHEMAS: dict[str, dict[str, type]] = {
     },
     "network": {"star": StarConf, "two_tier": TwoTierConf, "graph": GraphFileConf},
     "model": {"mlp": MLPConf},
-    "data": {"mnist1d": MNIST1DConf, "synthetic": SyntheticConf},
+    "data": {
+        "mnist1d": MNIST1DConf,
+        "synthetic": SyntheticConf,
+        "mnist_synthetic": MNISTSyntheticConf,
+        "mnist": MNISTConf,
+    },
 }
 
 

@@ -63,6 +63,8 @@ class Learning:
         y = self.data.y_train[idx].reshape(P, m)
         self.oracle.start(x, y)
         self.honest = self.code.honest_messages()
+        if self.oracle.reference:  # the naive simulator: every worker computes on its own
+            self.honest = [self.oracle.compute(m) for m in self.honest]
         self.ranks, forged = self.adversary.attack(
             iteration, self.honest, self.oracle.materialize, self._relabeled
         )
@@ -103,8 +105,7 @@ class Learning:
         weights = getattr(rule, "weights", None)
         if weights is not None:
             return weighted(weights(len(cands)), cands)
-        x = torch.stack([self.oracle.materialize(c) for c in cands])
-        return Combination(None, rule(x))
+        return Combination(None, rule(self.oracle.stack(cands)))
 
     def diagnostics(self, decoded: Decoded, applied: Combination | None) -> dict[str, Any]:
         """The rule's influence (adversarial candidates it kept) and geomed's iterations."""
@@ -121,15 +122,17 @@ class Learning:
         return dict(influence=influence(report.kept, adversarial), geomed_iterations=steps)
 
     def vector(self, c: Combination) -> torch.Tensor:
-        out = self.oracle.theta.new_zeros(self.oracle.d)
-        if c.symbolic is not None:
-            out = out + self.oracle.materialize(c.symbolic)
-        if c.dense is not None:
-            out = out + c.dense
-        return out
+        if c.symbolic is None:
+            return c.dense if c.dense is not None else self.oracle.theta.new_zeros(self.oracle.d)
+        out = self.oracle.materialize(c.symbolic)
+        return out if c.dense is None else out + c.dense
 
     def corrupted(
-        self, applied: Combination | None, received: dict[int, Message], rule: Aggregator
+        self,
+        decoded: Decoded,
+        applied: Combination | None,
+        received: dict[int, Message],
+        rule: Aggregator,
     ) -> bool:
         """Ground truth only a simulator knows: does the update differ from the honest one?
 
@@ -140,8 +143,10 @@ class Learning:
             return False
         senders = set(received) | set(self.ranks)
         honest = {i: self.honest[i] for i in sorted(senders)}
-        decoded = self.code.decode(honest, self.oracle.materialize, self.oracle.project)
-        reference = self.aggregate(decoded, rule)
+        truth = self.code.decode(honest, self.oracle.materialize, self.oracle.project)
+        if _same_symbols(decoded.candidates, truth.candidates):
+            return False  # the rule saw exactly the honest inputs: decided without tensors
+        reference = self.aggregate(truth, rule)
         if applied is None or reference is None:
             return applied is not reference
         same = applied.same_as(reference, RELATIVE_TOLERANCE)
@@ -158,12 +163,17 @@ class Learning:
         decoded = self.code.decode(received, self.oracle.materialize, self.oracle.project)
         before = copy.deepcopy(self.rule) if self.ranks else self.rule
         applied = self.aggregate(decoded)
-        corrupted = self.corrupted(applied, received, before)
+        corrupted = self.corrupted(decoded, applied, received, before)
         skipped = applied is None and bool(decoded.candidates)  # too few for the rule
-        loss = self.oracle.loss()
-        if applied is not None:
-            self.oracle.step(self.vector(applied), self.lr)
-        diverged = not bool(torch.isfinite(self.oracle.theta).all())
+        update = None if applied is None else self.vector(applied)  # forms the batch loss
+        loss_t = self.oracle.loss_tensor()
+        if update is not None:
+            self.oracle.step(update, self.lr)
+        # NaN/inf anywhere makes the sum non-finite (so does |theta| near float max):
+        # one cheap reduction instead of an elementwise pass
+        finite = torch.isfinite(self.oracle.theta.sum())
+        loss, ok = torch.stack([loss_t.double(), finite.double()]).tolist()  # one device sync
+        diverged = not ok
         test_loss = accuracy = math.nan
         last = iteration == self.iterations - 1
         if last or diverged or (iteration + 1) % self.eval_every == 0:
@@ -188,3 +198,11 @@ class Learning:
             ),
             diverged=diverged,
         )
+
+
+def _same_symbols(a: list[Message], b: list[Message]) -> bool:
+    """Both candidate lists are the same symbolic honest messages, in the same order."""
+    return len(a) == len(b) and all(
+        isinstance(x, PartSum) and isinstance(y, PartSum) and x.same_as(y)
+        for x, y in zip(a, b, strict=True)
+    )

@@ -70,7 +70,7 @@ RANGES: dict[str, tuple[Range, str]] = {
     "network.bandwidth_bps": positive(),
     "model.hidden": at_least(1),
     "data.seed": at_least(0),
-    "data.samples": at_least(10),
+    "data.samples": ((lambda v: v == 0 or v >= 10), ">= 10 (0 = every sample, for data=mnist)"),
     "data.features": at_least(1),
     "data.classes": at_least(2),
     "timing.d": at_least(0),

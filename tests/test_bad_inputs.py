@@ -67,7 +67,7 @@ CASES = [
         ["code=repitition"],
         [
             "error: code=repitition: no such option (did you mean repetition?); "
-            "valid options: none, repetition"
+            "valid options: cyclic, none, repetition"
         ],
     ),
     Case(
@@ -103,7 +103,7 @@ CASES = [
     Case(
         "group removed",
         ["~code"],
-        ["error: code: no value given (set code=<option>; options: none, repetition)"],
+        ["error: code: no value given (set code=<option>; options: none, repetition, cyclic)"],
     ),
     Case(
         "broken interpolation",

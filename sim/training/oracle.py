@@ -5,43 +5,60 @@ model's parameters as one flat vector ``theta`` (d,), the iteration's data parts
 ``(P, m, features)``, and computes on demand:
 
 - ``part(p)``: one part's gradient (cached);
-- ``all_parts()``: all P of them in one batched ``vmap(grad)`` call;
-- ``combine(c)``: ``sum_p c[p] g_p`` with one forward and one backward over the batch —
-  the honest sum that DRACO's decoders return costs one plain training step;
-- ``project(f)``: ``g_p · f`` for every part (what the cyclic decoder looks at).
+- ``all_parts()``: all P of them in one (P, d) buffer;
+- ``combine(c)``: ``sum_p c[p] g_p`` — the honest sum that DRACO's decoders return
+  costs one plain training step;
+- ``project(f)``: ``g_p . f`` for every part with one forward-mode pass (no gradients).
+
+For an MLP (see :mod:`sim.training.layerwise`) one forward and one backward to the
+layer outputs per iteration serve all of these: a part then costs ``1/P`` of a step's
+weight-gradient products, and ``combine`` the products of one step. Other models fall
+back to autograd: ``combine`` by one backward, a part by its own forward and backward,
+``all_parts`` by ``vmap(grad)``.
 
 In ``batched`` mode every part comes from the single ``all_parts()`` call, so the
 bits a rule sees do not depend on which part an adversary happened to look at.
+In ``reference`` mode nothing is shared: :meth:`compute` recomputes a message from
+scratch for every worker that asks — the naive simulator, kept to check the fast one.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 
 import torch
 from torch import nn
-from torch.func import functional_call, grad, vmap
+from torch.func import functional_call, grad, jvp, vmap
 from torch.nn import functional as F
 
 from sim.messages import Message, PartSum
+from sim.training import layerwise
+
+CHUNK_BYTES = 64 * 2**20  # vmap(grad) temporaries per chunk of parts in all_parts()
 
 
 class GradientOracle:
-    def __init__(self, model: nn.Module, batched: bool) -> None:
+    def __init__(self, model: nn.Module, batched: bool, reference: bool = False) -> None:
         self.model = model
-        self.batched = batched
+        self.batched = batched and not reference
+        self.reference = reference
         params = list(model.parameters())
         self.names = [name for name, _ in model.named_parameters()]
         self.theta = torch.cat([p.detach().reshape(-1) for p in params])  # (d,)
+        self.shapes = [p.shape for p in params]
+        self.sizes = [p.numel() for p in params]
         offset = 0
         for p in params:  # parameters become views of theta: one vector to update and hash
             p.data = self.theta[offset : offset + p.numel()].view_as(p)
             offset += p.numel()
         self.params = params
         self.d = int(self.theta.numel())
+        self.slots = None if reference else layerwise.linear_slots(model, params)
         self.x = self.y = torch.empty(0)
         self._rows: dict[int, torch.Tensor] = {}
         self._all: torch.Tensor | None = None
+        self._acts: layerwise.Deltas | None = None
         self.batch_loss: torch.Tensor | None = None
 
     # ------------------------------------------------------------------ per iteration
@@ -49,73 +66,157 @@ class GradientOracle:
     def start(self, x_parts: torch.Tensor, y_parts: torch.Tensor) -> None:
         """New iteration: parts (P, m, features) and labels (P, m) at the current theta."""
         self.x, self.y = x_parts, y_parts
-        self._rows, self._all, self.batch_loss = {}, None, None
+        self._rows, self._all, self._acts, self.batch_loss = {}, None, None, None
 
     @property
     def parts(self) -> int:
         return int(self.x.shape[0])
 
-    def _flat_grad(self, loss: torch.Tensor) -> torch.Tensor:
-        grads = torch.autograd.grad(loss, self.params)
+    def _flat_grad(self, loss: torch.Tensor, keep: bool = False) -> torch.Tensor:
+        grads = torch.autograd.grad(loss, self.params, retain_graph=keep)
         return torch.cat([g.reshape(-1) for g in grads])
+
+    def _views(self, flat: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Named parameter tensors that are views of one flat (d,) vector."""
+        views = (v.view(s) for v, s in zip(flat.split(self.sizes), self.shapes, strict=True))
+        return dict(zip(self.names, views, strict=True))
+
+    def _part_losses(self, out: torch.Tensor) -> torch.Tensor:
+        """(P,) mean loss of each part from the outputs (P*m, classes) of the whole batch."""
+        P, m = self.y.shape
+        return F.cross_entropy(out, self.y.reshape(-1), reduction="none").reshape(P, m).mean(1)
+
+    def _fresh(self, p: int) -> torch.Tensor:
+        """Part ``p``'s gradient by its own forward and backward (no cache, no sharing)."""
+        return self._flat_grad(F.cross_entropy(self.model(self.x[p]), self.y[p]))
+
+    def _deltas(self) -> layerwise.Deltas:
+        """This iteration's forward and backward to the layer outputs (MLPs), once."""
+        if self._acts is None:
+            P, m = self.y.shape
+            assert isinstance(self.model, nn.Sequential)
+            self._acts = layerwise.backward_to_outputs(
+                self.model, self.x.reshape(P * m, -1), self.y.reshape(-1)
+            )
+            if self.batch_loss is None:
+                self.batch_loss = self._acts.losses.mean()
+        return self._acts
+
+    def _sample_weights(self, coeffs: torch.Tensor) -> torch.Tensor | None:
+        """(P*m,) per-sample weights ``coeffs[p] * P`` relative to the batch mean (a part's
+        loss is its own mean); None when that is 1 everywhere (the plain mean gradient)."""
+        P, m = self.y.shape
+        if bool((coeffs == 1.0 / P).all()):  # host-side check of the (P,) coefficients
+            return None
+        c = coeffs.to(self.theta.device, self.theta.dtype, non_blocking=True)
+        return (c * P).repeat_interleave(m)
 
     def part(self, p: int) -> torch.Tensor:
         if self.batched:
             return self.all_parts()[p]
         if p not in self._rows:
-            loss = F.cross_entropy(self.model(self.x[p]), self.y[p])
-            self._rows[p] = self._flat_grad(loss)
+            if self.slots is None:
+                self._rows[p] = self._fresh(p)
+            else:
+                P, m = self.y.shape
+                w = self.theta.new_full((m,), float(P))
+                out = self.theta.new_empty(self.d)
+                rows = slice(p * m, (p + 1) * m)
+                self._rows[p] = layerwise.weighted_grad(self.slots, self._deltas(), w, out, rows)
         return self._rows[p]
 
     def all_parts(self) -> torch.Tensor:
-        if self._all is None:
-            params = {n: p.detach() for n, p in zip(self.names, self.params, strict=True)}
+        """(P, d): every part's gradient, written chunk by chunk into one buffer."""
+        if self._all is not None:
+            return self._all
+        if self.slots is not None:
+            P, m = self.y.shape
+            largest = max(s.layer.in_features * s.layer.out_features for s in self.slots)
+            chunk = max(1, CHUNK_BYTES // (largest * self.theta.element_size()))
+            out = self.theta.new_empty(P, self.d)
+            self._all = layerwise.per_part_grads(self.slots, self._deltas(), P, P, out, chunk)
+            return self._all
+        params = {n: p.detach() for n, p in zip(self.names, self.params, strict=True)}
 
-            def part_loss(
-                prm: dict[str, torch.Tensor], x: torch.Tensor, y: torch.Tensor
-            ) -> tuple[torch.Tensor, torch.Tensor]:
-                loss = F.cross_entropy(functional_call(self.model, prm, (x,)), y)
-                return loss, loss.detach()
+        def part_loss(
+            prm: dict[str, torch.Tensor], x: torch.Tensor, y: torch.Tensor
+        ) -> tuple[torch.Tensor, torch.Tensor]:
+            loss = F.cross_entropy(functional_call(self.model, prm, (x,)), y)
+            return loss, loss.detach()
 
-            grads, losses = vmap(grad(part_loss, has_aux=True), in_dims=(None, 0, 0))(
-                params, self.x, self.y
-            )
-            P = self.parts
-            self._all = torch.cat([grads[n].reshape(P, -1) for n in self.names], dim=1)
-            if self.batch_loss is None:
-                self.batch_loss = losses.mean()
-        return self._all
-
-    def project(self, f: torch.Tensor) -> torch.Tensor:
-        """``(P,)``: every part gradient projected on ``f`` (d,), ``g_p · f``."""
-        return self.all_parts() @ f
+        per_part = vmap(grad(part_loss, has_aux=True), in_dims=(None, 0, 0))
+        P = self.parts
+        chunk = max(1, CHUNK_BYTES // (self.d * self.theta.element_size()))
+        out = self.theta.new_empty(P, self.d)
+        losses = []
+        for s in range(0, P, chunk):
+            grads, loss = per_part(params, self.x[s : s + chunk], self.y[s : s + chunk])
+            for dst, name in zip(
+                out[s : s + chunk].split(self.sizes, dim=1), self.names, strict=True
+            ):
+                dst.copy_(grads[name].reshape(dst.shape))
+            del grads
+            losses.append(loss)
+        self._all = out
+        if self.batch_loss is None:
+            self.batch_loss = torch.cat(losses).mean()
+        return out
 
     def combine(self, coeffs: torch.Tensor) -> torch.Tensor:
-        """``sum_p coeffs[p] * g_p`` (coeffs real or complex, shape (P,))."""
+        """``sum_p coeffs[p] * g_p`` (coeffs real or complex, shape (P,)): one backward."""
+        if self.slots is not None:
+            acts, new = self._deltas(), self.theta.new_empty
+            if not coeffs.is_complex():
+                return layerwise.weighted_grad(
+                    self.slots, acts, self._sample_weights(coeffs), new(self.d)
+                )
+            re, im = [
+                layerwise.weighted_grad(self.slots, acts, self._sample_weights(c), new(self.d))
+                for c in (coeffs.real, coeffs.imag)
+            ]
+            return torch.complex(re.double(), im.double())
         P, m = self.y.shape
-        per_sample = F.cross_entropy(
-            self.model(self.x.reshape(P * m, -1)), self.y.reshape(-1), reduction="none"
-        ).reshape(P, m)
-        part_loss = per_sample.mean(1)  # (P,)
+        part_loss = self._part_losses(self.model(self.x.reshape(P * m, -1)))  # (P,)
         if self.batch_loss is None:
             self.batch_loss = part_loss.detach().mean()
-        c = coeffs.to(part_loss.device)
+        c = coeffs.to(part_loss.device, non_blocking=True)
         if not c.is_complex():
             return self._flat_grad((part_loss * c.to(part_loss.dtype)).sum())
-        re = self._flat_grad_keep((part_loss * c.real.to(part_loss.dtype)).sum())
+        re = self._flat_grad((part_loss * c.real.to(part_loss.dtype)).sum(), keep=True)
         im = self._flat_grad((part_loss * c.imag.to(part_loss.dtype)).sum())
         return torch.complex(re.double(), im.double())
 
-    def _flat_grad_keep(self, loss: torch.Tensor) -> torch.Tensor:
-        grads = torch.autograd.grad(loss, self.params, retain_graph=True)
-        return torch.cat([g.reshape(-1) for g in grads])
+    def project(self, f: torch.Tensor) -> torch.Tensor:
+        """(P,) ``g_p . f`` for all parts: the directional derivatives of the P part
+        losses along ``f``, by one forward-mode (jvp) pass over the batch; no gradient
+        is formed. Equal to ``all_parts() @ f`` up to float rounding; returned in
+        ``f``'s dtype.
+        """
+        if self.reference:
+            return torch.stack([self._fresh(p).to(f.dtype) @ f for p in range(self.parts)])
+        P, m = self.y.shape
+        x = self.x.reshape(P * m, -1)
+
+        def part_losses(theta: torch.Tensor) -> torch.Tensor:
+            return self._part_losses(functional_call(self.model, self._views(theta), (x,)))
+
+        tangent = f.to(self.theta.device, self.theta.dtype)
+        dots = jvp(part_losses, (self.theta.detach(),), (tangent,))[1]  # (P,)
+        return dots.to(f.dtype)
+
+    def unit(self, m: PartSum) -> int | None:
+        """The part ``p`` when ``m`` is exactly ``g_p``, else None."""
+        nz = torch.nonzero(m.coeffs).flatten()
+        if len(nz) == 1 and not m.coeffs.is_complex() and float(m.coeffs[nz[0]]) == 1.0:
+            return int(nz[0])
+        return None
 
     def materialize(self, m: Message) -> torch.Tensor:
         if not isinstance(m, PartSum):
             return m
-        nz = torch.nonzero(m.coeffs).flatten()
-        if len(nz) == 1 and not m.coeffs.is_complex() and float(m.coeffs[nz[0]]) == 1.0:
-            return self.part(int(nz[0]))
+        p = self.unit(m)
+        if p is not None:
+            return self.part(p)
         if self.batched and not m.coeffs.is_complex():
             return m.coeffs.to(self.all_parts()) @ self.all_parts()
         return self.combine(m.coeffs)
@@ -139,17 +240,44 @@ class GradientOracle:
         c = coeffs.to(part_loss.device)[used]
         if not c.is_complex():
             return self._flat_grad((part_loss * c.to(part_loss.dtype)).sum())
-        re = self._flat_grad_keep((part_loss * c.real.to(part_loss.dtype)).sum())
+        re = self._flat_grad((part_loss * c.real.to(part_loss.dtype)).sum(), keep=True)
         im = self._flat_grad((part_loss * c.imag.to(part_loss.dtype)).sum())
         return torch.complex(re.double(), im.double())
 
-    def loss(self) -> float:
+    def compute(self, m: Message) -> torch.Tensor:
+        """What one worker computes by itself: ``m`` from fresh part gradients."""
+        if not isinstance(m, PartSum):
+            return m
+        p = self.unit(m)
+        if p is not None:
+            return self._fresh(p)
+        out: torch.Tensor | None = None
+        for q in torch.nonzero(m.coeffs).flatten().tolist():
+            term = m.coeffs[q].item() * self._fresh(q).to(m.coeffs.dtype)
+            out = term if out is None else out + term
+        return out if out is not None else self.theta.new_zeros(self.d).to(m.coeffs.dtype)
+
+    def stack(self, messages: Sequence[Message]) -> torch.Tensor:
+        """(k, d) rows of ``messages``; in batched mode, ``all_parts()`` itself (no copy)
+        when the messages are exactly ``g_0 .. g_{P-1}`` in order."""
+        symbolic = [m for m in messages if isinstance(m, PartSum) and not m.coeffs.is_complex()]
+        if self.batched and len(symbolic) == len(messages) == self.parts:
+            coeffs = torch.stack([m.coeffs for m in symbolic])  # (P, P)
+            if torch.equal(coeffs, torch.eye(self.parts, dtype=coeffs.dtype)):
+                return self.all_parts()
+        return torch.stack([self.materialize(m) for m in messages])
+
+    def loss_tensor(self) -> torch.Tensor:
+        """Training loss on this iteration's batch (a 0-d tensor; no device sync)."""
         if self.batch_loss is None:
             with torch.no_grad():
                 P, m = self.y.shape
                 out = self.model(self.x.reshape(P * m, -1))
                 self.batch_loss = F.cross_entropy(out, self.y.reshape(-1))
-        return float(self.batch_loss)
+        return self.batch_loss
+
+    def loss(self) -> float:
+        return float(self.loss_tensor())
 
     # ------------------------------------------------------------------ model state
 
@@ -164,4 +292,5 @@ class GradientOracle:
         out = self.model(x)
         loss = F.cross_entropy(out, y)
         accuracy = (out.argmax(1) == y).float().mean()
-        return float(loss), float(accuracy)
+        loss_f, acc_f = torch.stack([loss, accuracy]).tolist()
+        return loss_f, acc_f

@@ -1,0 +1,143 @@
+"""What one simulated iteration costs, against one plain PyTorch training step.
+
+In one process, interleaved round by round (the machine is shared and noisy; medians
+are reported), with the paper's MNIST network (FC 784-800-500-10) on MNIST-shaped
+data and the same global batch:
+
+  (a) a plain PyTorch SGD loop: sample a batch, forward, backward, step, read the loss;
+  (b) the simulator, ``code=repetition code.r=3 cluster.workers=45``;
+  (c) the simulator, ``code=cyclic code.s=1 cluster.workers=45``;
+  (d) the naive simulator: (b) with ``train.oracle=reference`` (every worker computes
+      its own gradient in a Python loop, the PS averages materialized vectors).
+
+Both sides evaluate the test set once, after the last iteration. The simulator runs
+through the same build/World code as ``python -m sim``. (b), (c) and (d) have no
+adversary, like (a); (b+) is (b) with the scenario's default reverse-gradient
+adversary, whose own part gradient is real extra work. The last lines are the ratios.
+
+    python benchmarks/overhead.py [--iterations 10] [--rounds 7] [--device cpu]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import torch  # noqa: E402
+from torch.nn import functional as F  # noqa: E402
+
+from benchmarks.common import SCENARIOS, make_cfg, time_simulation  # noqa: E402
+from sim.build import device  # noqa: E402
+from sim.training.datasets import Dataset  # noqa: E402
+from sim.training.models import MLP  # noqa: E402
+
+
+def plain_loop(data: Dataset, batch: int, iterations: int, lr: float) -> float:
+    """Seconds for ``iterations`` SGD steps of a freshly made FC 784-800-500-10."""
+    torch.manual_seed(0)
+    model = MLP(data.features, data.classes, [800, 500]).to(data.x_train.device)
+    opt = torch.optim.SGD(model.parameters(), lr=lr)
+    gen = torch.Generator().manual_seed(0)
+    start = time.perf_counter()
+    for _ in range(iterations):
+        idx = torch.randperm(len(data.y_train), generator=gen)[:batch].to(data.x_train.device)
+        loss = F.cross_entropy(model(data.x_train[idx]), data.y_train[idx])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        float(loss.detach())
+    with torch.no_grad():
+        out = model(data.x_test)
+        (
+            float(F.cross_entropy(out, data.y_test)),
+            float((out.argmax(1) == data.y_test).float().mean()),
+        )
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--iterations", type=int, default=10)
+    ap.add_argument("--rounds", type=int, default=7)
+    ap.add_argument("--batch", type=int, default=1440)
+    ap.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda"])
+    ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
+    ap.add_argument("--naive-iterations", type=int, default=3, help="it is slow: fewer")
+    args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    it = args.iterations
+    common = [
+        "model=fc_mnist",
+        "data=mnist_synthetic",
+        f"train.batch_size={args.batch}",
+        f"train.iterations={it}",
+        f"train.eval_every={it}",
+        "progress=false",
+        f"device={args.device}",
+        "cluster.workers=45",
+    ]
+    cases = {
+        "b": make_cfg(*common, "code=repetition", "code.r=3", "adversary=none"),
+        "b+": make_cfg(*common, "code=repetition", "code.r=3"),  # the scenario's adversary
+        "d": make_cfg(
+            *common,
+            "code=repetition",
+            "code.r=3",
+            "train.oracle=reference",
+            "adversary=none",
+            f"train.iterations={args.naive_iterations}",
+        ),
+    }
+    has_cyclic = (SCENARIOS / "code" / "cyclic.yaml").exists()
+    if has_cyclic:
+        cases["c"] = make_cfg(*common, "code=cyclic", "code.s=1", "adversary=none")
+    cfg = cases["b"]
+    from hydra.utils import instantiate
+
+    dev = device(cfg.device)
+    data = instantiate(cfg.data).to(dev)
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {dev}; "
+        f"FC 784-800-500-10, global batch {args.batch}, {it} iterations x {args.rounds} rounds"
+    )
+    times: dict[str, list[float]] = {k: [] for k in ["a", *cases]}
+    for r in range(args.rounds):
+        times["a"].append(plain_loop(data, args.batch, it, cfg.train.lr) / it)
+        for key, case in cases.items():
+            seconds, summary = time_simulation(case)
+            times[key].append(seconds / summary["iterations"])
+        row = "  ".join(f"{k}={v[-1] * 1e3:7.1f}ms" for k, v in times.items())
+        print(f"round {r}: {row}", flush=True)
+    med = {k: statistics.median(v) for k, v in times.items()}
+    names = {
+        "a": "plain PyTorch SGD step",
+        "b": "simulator, repetition r=3, n=45, no adversary",
+        "b+": "simulator, as (b) with the default reverse-gradient adversary",
+        "c": "simulator, cyclic s=1, n=45, no adversary",
+        "d": "naive per-worker loop, repetition r=3, n=45",
+    }
+    for k in med:
+        print(f"({k}) {names[k]}: median {med[k] * 1e3:.1f} ms per iteration")
+
+    def ratio(key: str) -> float:
+        """Median over rounds of the paired ratio: each round's (key) over its own (a)."""
+        return statistics.median(x / a for x, a in zip(times[key], times["a"], strict=True))
+
+    print("ratios: medians over rounds of each round's time / that round's (a)")
+    print(f"(b+)/(a) = {ratio('b+'):.3f}  (the adversary computes its own part)")
+    print(f"(b)/(a) = {ratio('b'):.3f}")
+    if has_cyclic:
+        print(f"(c)/(a) = {ratio('c'):.3f}")
+    else:
+        print("(c) n/a: no cyclic code")
+    print(f"naive (d)/(a) = {ratio('d'):.3f}")
+
+
+if __name__ == "__main__":
+    main()
