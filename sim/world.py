@@ -16,6 +16,7 @@ from sim.build import Parts, build, rng
 from sim.network import Network
 from sim.nodes.ps import Outcome, ParameterServer, WaitPolicy
 from sim.nodes.worker import Worker
+from sim.report.html import write_report
 from sim.report.plots import training_curves
 from sim.trace import IterationRecord, MetricsWriter, Trace, write_atomic
 
@@ -127,4 +128,5 @@ def simulate(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     write_atomic(out_dir / "trace.json", world.trace.to_json())
     write_atomic(out_dir / "config.yaml", OmegaConf.to_yaml(cfg))
     training_curves(world.metrics.rows, out_dir / "training.png")
+    write_report(out_dir)
     return summary
