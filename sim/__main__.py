@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import hydra
-from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
 from sim.config import register
 from sim.errors import ConfigError
+from sim.sweep.task import run_job
 from sim.world import simulate
 
 register()
@@ -18,9 +17,8 @@ register()
 
 @hydra.main(version_base="1.3", config_path="../scenarios", config_name="config")
 def run(cfg: DictConfig) -> float:
-    out_dir = Path(HydraConfig.get().runtime.output_dir)
     try:
-        summary = simulate(cfg, out_dir)
+        out_dir, summary = run_job(cfg, simulate)
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(2)

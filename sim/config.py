@@ -193,6 +193,7 @@ class Config:
     network: Any = MISSING
     model: Any = MISSING
     data: Any = MISSING
+    threads: int = 0  # torch CPU threads per run; 0 = auto (a parallel sweep job: its share)
 
 
 SCHEMAS: dict[str, dict[str, type]] = {

@@ -1,0 +1,36 @@
+"""The Hydra callback that marks a multirun's start and writes its summary at the end."""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from pathlib import Path
+from typing import Any
+
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig
+
+from sim.sweep.resume import LAUNCH
+from sim.sweep.summary import write_summary
+
+log = logging.getLogger(__name__)
+
+
+class SweepSummary(Callback):
+    """``on_multirun_start``: a fresh launch id in the sweep dir, so the summary lists this
+    multirun's jobs and not leftovers of an earlier, larger one. ``on_multirun_end``: the
+    sweep's tables (``summary.csv``, ``summary_seeds.csv``, ``summary.md``)."""
+
+    def __init__(self) -> None:
+        self.sweep_dir: Path | None = None
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        self.sweep_dir = Path(str(config.hydra.sweep.dir))
+        self.sweep_dir.mkdir(parents=True, exist_ok=True)
+        (self.sweep_dir / LAUNCH).write_text(json.dumps({"id": uuid.uuid4().hex}) + "\n")
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        sweep_dir = self.sweep_dir or Path(str(config.hydra.sweep.dir))
+        paths = write_summary(sweep_dir)
+        log.info("Sweep summary: %s", ", ".join(str(p) for p in paths))
