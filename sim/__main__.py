@@ -22,6 +22,12 @@ def run(cfg: DictConfig) -> float:
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(2)
+    if summary.get("workload") == "timing_only":
+        print(
+            f"{out_dir}: timing only, sim time {summary['sim_time_s']:.3f}s, "
+            f"{summary['mean_iteration_time_s']:.4f}s per iteration"
+        )
+        return float(summary["sim_time_s"])
     print(
         f"{out_dir}: final accuracy {summary['final_accuracy']:.4f}, "
         f"corrupted updates {summary['corrupted_updates']}, "

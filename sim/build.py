@@ -14,10 +14,11 @@ from sim.adversaries.adversary import Adversary
 from sim.adversaries.placement import Placer
 from sim.aggregators.base import Aggregator
 from sim.codes.base import Code
-from sim.config import AdversaryConf, Device, Wait
+from sim.config import AdversaryConf, Device, Wait, Workload
 from sim.errors import ConfigError
 from sim.latency import LatencyModel
 from sim.protocol import Learning
+from sim.timing import TimingOnly, check_decodable, count_parameters
 from sim.training.datasets import BatchSampler, Dataset
 from sim.training.oracle import GradientOracle
 
@@ -64,7 +65,7 @@ class Parts:
     adversary: Adversary
     latency: LatencyModel
     graph: Any
-    learning: Learning
+    learning: Learning | TimingOnly  # the round's math: real gradients, or sizes only
     seeds: dict[str, np.random.SeedSequence]
 
 
@@ -84,6 +85,13 @@ def check(cfg: DictConfig) -> None:
         raise ConfigError(f"ps.k={cfg.ps.k} must be between 1 and cluster.workers={n} (0 = n)")
     if cfg.ps.wait is Wait.deadline and not cfg.ps.deadline_s > 0:
         raise ConfigError(f"ps.deadline_s={cfg.ps.deadline_s} must be positive")
+    if cfg.timing.d < 0:
+        raise ConfigError(f"timing.d={cfg.timing.d} must be >= 0 (0: the model's parameters)")
+    for key in ("iterations", "timeline_iterations", "timeline_workers"):
+        if cfg.trace[key] < 0:
+            raise ConfigError(f"trace.{key}={cfg.trace[key]} must be >= 0")
+    if cfg.trace.max_spans < 1:
+        raise ConfigError(f"trace.max_spans={cfg.trace.max_spans} must be >= 1")
 
 
 def adversary(cfg: DictConfig, code: Code, seeds: dict[str, np.random.SeedSequence]) -> Adversary:
@@ -97,6 +105,19 @@ def adversary(cfg: DictConfig, code: Code, seeds: dict[str, np.random.SeedSequen
     return Adversary(placer, strategy, node.knowledge, torch_gen(seeds["adversary"]))
 
 
+def timing_only(cfg: DictConfig, code: Code, rule: Aggregator, adv: Adversary) -> TimingOnly:
+    """Message sizes only: ``d`` from ``timing.d`` or the configured model's parameters."""
+    d = cfg.timing.d
+    if d == 0:
+        data: Dataset = _make(cfg.data, "data")
+        d = count_parameters(
+            lambda: _make(cfg.model, "model", in_features=data.features, classes=data.classes)
+        )
+    if cfg.ps.wait is Wait.decodable:
+        check_decodable(code)
+    return TimingOnly(code, rule, adv, d)
+
+
 def build(cfg: DictConfig) -> Parts:
     check(cfg)
     n = cfg.cluster.workers
@@ -106,8 +127,10 @@ def build(cfg: DictConfig) -> Parts:
     rule: Aggregator = _make(cfg.aggregator, "aggregator")
     adv = adversary(cfg, code, seeds)
     latency: LatencyModel = _make(cfg.latency, "latency")
-    latency.speeds(n)
+    latency.check(n)
     graph = _make(cfg.network, "network", workers=n)
+    if cfg.workload is Workload.timing_only:
+        return Parts(code, rule, adv, latency, graph, timing_only(cfg, code, rule, adv), seeds)
     data: Dataset = _make(cfg.data, "data")
     if cfg.train.batch_size < code.parts:
         raise ConfigError(

@@ -135,6 +135,41 @@ class ConstantLatencyConf(LatencyConf):
 
 
 @dataclass
+class ShiftedExpLatencyConf(LatencyConf):
+    _target_: str = "sim.latency.ShiftedExp"
+    shift_s: float = 0.05  # minimum compute time of one data part
+    scale_s: float = 0.01  # mean of the exponential tail added to it
+
+
+@dataclass
+class ParetoLatencyConf(LatencyConf):
+    _target_: str = "sim.latency.Pareto"
+    xm_s: float = 0.05  # minimum (scale) of the Pareto I distribution
+    alpha: float = 3.0  # tail index: smaller is heavier
+
+
+@dataclass
+class LogNormalLatencyConf(LatencyConf):
+    _target_: str = "sim.latency.LogNormal"
+    median_s: float = 0.05
+    sigma: float = 0.5  # standard deviation of the log of the time
+
+
+@dataclass
+class BimodalLatencyConf(LatencyConf):
+    _target_: str = "sim.latency.Bimodal"
+    seconds: float = 0.05  # a normal worker's time
+    p_slow: float = 0.1  # chance that a worker is slow in an iteration
+    slow_factor: float = 10.0  # a slow worker takes this many times longer
+
+
+@dataclass
+class TraceLatencyConf(LatencyConf):
+    _target_: str = "sim.latency.TraceFile"
+    path: str = ""  # CSV, one row per iteration: one number or one per worker
+
+
+@dataclass
 class NetworkConf:
     _target_: str = MISSING
     bandwidth_bps: float = 10e9
@@ -144,6 +179,21 @@ class NetworkConf:
 @dataclass
 class StarConf(NetworkConf):
     _target_: str = "sim.network.star"
+
+
+@dataclass
+class TwoTierConf(NetworkConf):
+    _target_: str = "sim.network.two_tier"
+    workers_per_rack: int = 8
+    oversubscription: float = 1.0  # rack uplink = workers_per_rack x bandwidth / this
+
+
+@dataclass
+class GraphFileConf:
+    """A topology read from a file: every link's numbers come from the file."""
+
+    _target_: str = "sim.network.graph_file"
+    path: str = ""  # GraphML (.graphml/.xml) or edge list "u v bandwidth_bps latency_s"
 
 
 @dataclass
@@ -178,6 +228,19 @@ class SyntheticConf(DataConf):
 
 
 @dataclass
+class TimingConf:
+    d: int = 0  # model size for workload=timing_only; 0: the configured model's parameters
+
+
+@dataclass
+class TraceConf:
+    iterations: int = 20  # iterations written to trace.json (fewer if over max_spans)
+    max_spans: int = 100_000  # bound on trace.json's events for large clusters
+    timeline_iterations: int = 3  # iterations drawn in timeline.png
+    timeline_workers: int = 40  # worker rows drawn in timeline.png (the first ones)
+
+
+@dataclass
 class Config:
     seed: int = 0
     device: Device = Device.auto
@@ -194,14 +257,23 @@ class Config:
     model: Any = MISSING
     data: Any = MISSING
     threads: int = 0  # torch CPU threads per run; 0 = auto (a parallel sweep job: its share)
+    timing: TimingConf = field(default_factory=TimingConf)
+    trace: TraceConf = field(default_factory=TraceConf)
 
 
 SCHEMAS: dict[str, dict[str, type]] = {
     "code": {"none": NoCodeConf, "repetition": RepetitionConf},
     "aggregator": {"mean": MeanConf},
     "adversary": {"none": NoAdversaryConf, "reverse": ReverseConf},
-    "latency": {"constant": ConstantLatencyConf},
-    "network": {"star": StarConf},
+    "latency": {
+        "constant": ConstantLatencyConf,
+        "shifted_exp": ShiftedExpLatencyConf,
+        "pareto": ParetoLatencyConf,
+        "lognormal": LogNormalLatencyConf,
+        "bimodal": BimodalLatencyConf,
+        "trace": TraceLatencyConf,
+    },
+    "network": {"star": StarConf, "two_tier": TwoTierConf, "graph": GraphFileConf},
     "model": {"mlp": MLPConf},
     "data": {"mnist1d": MNIST1DConf, "synthetic": SyntheticConf},
 }

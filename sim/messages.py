@@ -74,3 +74,13 @@ def weighted(weights: list[float], messages: list[Message]) -> Combination:
         else:
             dense = w * m if dense is None else dense + w * m
     return Combination(None if coeffs is None else PartSum(coeffs), dense)
+
+
+@dataclass(frozen=True)
+class Delayed:
+    """A message its sender holds back for ``seconds`` after computing it (a timing
+    attack); the PS receives ``message`` that much later. What a strategy returns to
+    arrive late on purpose."""
+
+    message: object
+    seconds: float

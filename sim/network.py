@@ -1,29 +1,160 @@
 """The network: a networkx graph whose links carry one transfer at a time per direction.
 
-A message crosses the shortest path hop by hop (store and forward). On each hop it
-holds the link's direction for ``8 * size / bandwidth`` seconds, then propagates for
-the link's latency. Transfers that want a busy link queue in arrival order (a SimPy
-Resource), so the PS's link is a real bottleneck when ``n * d`` is large.
+A message crosses its shortest path (fewest hops) from the PS to a worker or back, hop
+by hop (store and forward). On each hop it waits until the link's direction is free,
+holds it for ``8 * size / bandwidth`` seconds, then propagates for the link's latency.
+Transfers that want a busy link direction are served first come, first served (ties in
+rank order): a link is a single FIFO server, so the PS's link is a real bottleneck
+when ``n * d`` is large.
+
+One synchronous round moves two waves of messages: the model from the PS to every
+worker (unicast: ``n`` copies cross the PS's link) and each worker's message back.
+The paths form a tree rooted at the PS, so within a wave the links can be served in
+order of their distance from the PS, and every transfer's times follow from the FIFO
+recursion ``start_k = max(arrival_k, start_{k-1} + hold_{k-1})`` per link — the same
+times a SimPy process per transfer holding a ``simpy.Resource`` per link direction
+would produce (``tests/test_network.py`` checks that against such a simulation), at
+a fraction of the cost. Transfers still under way when the PS stops waiting are
+cancelled: the next round starts with every link free.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator
+import math
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
 
 import networkx as nx
-import simpy
+import numpy as np
 
 from sim.errors import ConfigError
 
 PS = "ps"
 Node = str
-TraceHook = Callable[[tuple[Node, Node], float, float], None]  # (link, start_s, end_s)
 
 
 def worker_node(rank: int) -> Node:
     return f"w{rank}"
+
+
+def link_problem(bandwidth_bps: float, latency_s: float) -> str | None:
+    """What is wrong with a link's numbers, or None."""
+    if not 0 < bandwidth_bps < math.inf:
+        return f"bandwidth_bps={bandwidth_bps} must be a positive number"
+    if not 0 <= latency_s < math.inf:
+        return f"latency_s={latency_s} must be a finite number >= 0"
+    return None
+
+
+def check_link(bandwidth_bps: float, latency_s: float, where: str) -> None:
+    problem = link_problem(bandwidth_bps, latency_s)
+    if problem:
+        raise ConfigError(f"{where}.{problem}")
+
+
+@dataclass
+class Transfers:
+    """Link services of one hop column of a wave: message ``rank[i]`` held ``link[i]``
+    during ``[start[i], end[i])`` (the trace draws these)."""
+
+    what: str  # "model" (broadcast) or "message" (gather)
+    link: np.ndarray  # (m,) link-direction ids
+    rank: np.ndarray  # (m,) the worker each message belongs to
+    start: np.ndarray  # (m,) seconds
+    end: np.ndarray  # (m,) seconds
+
+
+def fifo(link: np.ndarray, arrival: np.ndarray, hold: np.ndarray) -> np.ndarray:
+    """Service start of each transfer when every link serves its transfers one at a time,
+    first come first served, ties in the order given. Shapes (m,) -> (m,).
+
+    Per link, ``start_k = max(arrival_k, end_{k-1})`` with ``end_k = start_k + hold_k``;
+    unrolled, ``end_k = H_k + max_{j<=k}(arrival_j - H_{j-1})`` with ``H`` the running
+    sum of holds, which numpy evaluates in one pass per busy link.
+    """
+    order = np.lexsort((np.arange(len(link)), arrival, link))
+    ln, arr, hd = link[order], arrival[order], hold[order]
+    start = arr.copy()
+    bounds = np.flatnonzero(np.diff(ln)) + 1
+    firsts, lasts = np.r_[0, bounds], np.r_[bounds, len(ln)]
+    busy = lasts - firsts > 1
+    for a, b in zip(firsts[busy].tolist(), lasts[busy].tolist(), strict=True):
+        h = np.cumsum(hd[a:b])
+        before = h - hd[a:b]  # H_{k-1}
+        start[a:b] = np.maximum(before + np.maximum.accumulate(arr[a:b] - before), arr[a:b])
+    out = np.empty_like(start)
+    out[order] = start
+    return out
+
+
+class Network:
+    """Links, the PS's shortest-path tree to every worker, and the two waves of a round."""
+
+    def __init__(self, graph: nx.Graph, workers: int) -> None:
+        validate(graph, workers, "network")
+        self.graph, self.workers = graph, workers
+        self.links: list[tuple[Node, Node]] = []
+        index: dict[tuple[Node, Node], int] = {}
+        bandwidth, latency = [], []
+        for u, v, attrs in graph.edges(data=True):
+            for hop in ((u, v), (v, u)):
+                index[hop] = len(self.links)
+                self.links.append(hop)
+                bandwidth.append(float(attrs["bandwidth_bps"]))
+                latency.append(float(attrs["latency_s"]))
+        self.bandwidth_bps = np.asarray(bandwidth)
+        self.latency_s = np.asarray(latency)
+        tree = nx.single_source_shortest_path(graph, PS)
+        paths = [tree[worker_node(i)] for i in range(workers)]
+        depth = max(len(p) - 1 for p in paths)
+        # Downward hops left-aligned, upward hops right-aligned: column c then holds only
+        # links at one distance from the PS, and columns are served in order.
+        self.down = np.full((workers, depth), -1, dtype=np.int64)
+        self.up = np.full((workers, depth), -1, dtype=np.int64)
+        for i, p in enumerate(paths):
+            hops = list(zip(p[:-1], p[1:], strict=True))
+            self.down[i, : len(hops)] = [index[h] for h in hops]
+            self.up[i, depth - len(hops) :] = [index[(b, a)] for a, b in reversed(hops)]
+
+    def link_name(self, link: int) -> str:
+        u, v = self.links[link]
+        return f"{u}->{v}"
+
+    def broadcast(
+        self, start_s: float, size_bytes: int, record: bool = False
+    ) -> tuple[np.ndarray, list[Transfers]]:
+        """The model from the PS to every worker, all sent at ``start_s`` (copies queue on
+        the PS's link in rank order). Returns (arrival at each worker (n,), transfers)."""
+        ready = np.full(self.workers, start_s)
+        return self.wave("model", self.down, ready, size_bytes, record)
+
+    def gather(
+        self, ready_s: np.ndarray, size_bytes: int, record: bool = False
+    ) -> tuple[np.ndarray, list[Transfers]]:
+        """Each worker's message to the PS, sent at ``ready_s`` (inf: sends nothing).
+        Returns (arrival at the PS (n,), inf where nothing was sent; transfers)."""
+        return self.wave("message", self.up, ready_s, size_bytes, record)
+
+    def wave(
+        self, what: str, hops: np.ndarray, ready_s: np.ndarray, size_bytes: int, record: bool
+    ) -> tuple[np.ndarray, list[Transfers]]:
+        t = np.array(ready_s, dtype=float)
+        transfers: list[Transfers] = []
+        bits = 8.0 * size_bytes
+        for column in hops.T:
+            rank = np.flatnonzero((column >= 0) & np.isfinite(t))
+            if not rank.size:
+                continue
+            link = column[rank]
+            hold = bits / self.bandwidth_bps[link]
+            start = fifo(link, t[rank], hold)
+            t[rank] = start + hold + self.latency_s[link]
+            if record:
+                transfers.append(Transfers(what, link, rank, start, start + hold))
+        return t, transfers
+
+
+# ---------------------------------------------------------------- topologies
 
 
 def star(workers: int, bandwidth_bps: float = 10e9, latency_s: float = 50e-6) -> nx.Graph:
@@ -36,55 +167,107 @@ def star(workers: int, bandwidth_bps: float = 10e9, latency_s: float = 50e-6) ->
     return g
 
 
-def check_link(bandwidth_bps: float, latency_s: float, where: str) -> None:
-    if not bandwidth_bps > 0 or bandwidth_bps == float("inf"):
-        raise ConfigError(f"{where}.bandwidth_bps={bandwidth_bps} must be a positive number")
-    if not 0 <= latency_s < float("inf"):
-        raise ConfigError(f"{where}.latency_s={latency_s} must be a finite number >= 0")
+def two_tier(
+    workers: int,
+    bandwidth_bps: float = 10e9,
+    latency_s: float = 50e-6,
+    workers_per_rack: int = 8,
+    oversubscription: float = 1.0,
+) -> nx.Graph:
+    """Racks of ``workers_per_rack`` workers under top-of-rack switches ``rack0..``, whose
+    uplinks meet the PS at a ``core`` switch.
+
+    Worker and PS links have ``bandwidth_bps``; a rack's uplink has
+    ``workers_per_rack * bandwidth_bps / oversubscription`` (1: full bisection; 4: a
+    rack's workers share a quarter of what they could send). Every link has ``latency_s``.
+    """
+    check_link(bandwidth_bps, latency_s, "network")
+    if workers_per_rack < 1:
+        raise ConfigError(f"network.workers_per_rack={workers_per_rack} must be >= 1")
+    if not (0 < oversubscription < math.inf):
+        raise ConfigError(f"network.oversubscription={oversubscription} must be positive")
+    uplink_bps = workers_per_rack * bandwidth_bps / oversubscription
+    g = nx.Graph()
+    g.add_edge(PS, "core", bandwidth_bps=bandwidth_bps, latency_s=latency_s)
+    for rack in range(-(-workers // workers_per_rack)):
+        g.add_edge(f"rack{rack}", "core", bandwidth_bps=uplink_bps, latency_s=latency_s)
+    for i in range(workers):
+        tor = f"rack{i // workers_per_rack}"
+        g.add_edge(worker_node(i), tor, bandwidth_bps=bandwidth_bps, latency_s=latency_s)
+    return g
 
 
-@dataclass
-class Link:
-    busy: simpy.Resource
-    bandwidth_bps: float
-    latency_s: float
+def graph_file(workers: int, path: str = "") -> nx.Graph:
+    """A user topology: GraphML (``.graphml``/``.xml``) or an edge list (any other name)
+    with one link per line, ``u v bandwidth_bps latency_s`` (spaces or commas; ``#``
+    comments). The PS is node ``ps``, workers are ``w0..w{n-1}``; other nodes are switches.
+    """
+    if not path:
+        raise ConfigError("network.path is empty: give a GraphML or edge-list file")
+    file = Path(path)
+    if not file.is_file():
+        raise ConfigError(f"network.path={path}: no such file")
+    g = _read_graphml(file) if file.suffix.lower() in (".graphml", ".xml") else _read_edges(file)
+    validate(g, workers, f"network.path={path}:")
+    return g
 
 
-class Network:
-    def __init__(self, env: simpy.Environment, graph: nx.Graph, workers: int) -> None:
-        self.env, self.graph = env, graph
-        missing = [n for n in [PS, *map(worker_node, range(workers))] if n not in graph]
-        if missing:
+def _read_graphml(file: Path) -> nx.Graph:
+    try:
+        g = nx.read_graphml(file)
+    except Exception as exc:  # the XML parser's own error says where
+        raise ConfigError(f"network.path={file}: not a readable GraphML file ({exc})") from None
+    if g.is_multigraph():
+        raise ConfigError(f"network.path={file}: parallel edges; give one edge per node pair")
+    return nx.Graph(g)
+
+
+def _read_edges(file: Path) -> nx.Graph:
+    g = nx.Graph()
+    for lineno, line in enumerate(file.read_text().splitlines(), start=1):
+        text = line.split("#", 1)[0].strip()
+        if not text:
+            continue
+        fields = text.replace(",", " ").split()
+        where = f"network.path={file} line {lineno}"
+        if len(fields) != 4:
             raise ConfigError(
-                f"network graph lacks nodes {missing[:5]} (PS is 'ps', workers 'w0'..)"
+                f"{where}: expected 'u v bandwidth_bps latency_s', got {len(fields)} fields"
             )
-        self.links: dict[tuple[Node, Node], Link] = {}
-        for u, v, attrs in graph.edges(data=True):
-            for a, b in ((u, v), (v, u)):
-                self.links[a, b] = Link(
-                    simpy.Resource(env, capacity=1), attrs["bandwidth_bps"], attrs["latency_s"]
-                )
-        down = nx.single_source_shortest_path(graph, PS)
-        self.paths: dict[tuple[Node, Node], list[Node]] = {}
-        for i in range(workers):
-            w = worker_node(i)
-            if w not in down:
-                raise ConfigError(f"network: worker {w} is not connected to the PS")
-            self.paths[PS, w] = down[w]
-            self.paths[w, PS] = down[w][::-1]
-        self.on_link: TraceHook | None = None
+        u, v = fields[0], fields[1]
+        try:
+            bandwidth, latency = float(fields[2]), float(fields[3])
+        except ValueError:
+            raise ConfigError(f"{where}: bandwidth_bps and latency_s must be numbers") from None
+        if g.has_edge(u, v):
+            raise ConfigError(f"{where}: a second link between {u} and {v}")
+        g.add_edge(u, v, bandwidth_bps=bandwidth, latency_s=latency)
+    return g
 
-    def send(self, src: Node, dst: Node, size_bytes: int) -> Generator[Any, Any, None]:
-        """SimPy process body: deliver ``size_bytes`` from ``src`` to ``dst``."""
-        path = self.paths[src, dst]
-        for hop in zip(path[:-1], path[1:], strict=True):
-            link = self.links[hop]
-            with link.busy.request() as grant:
-                yield grant
-                start = self.env.now
-                try:
-                    yield self.env.timeout(8.0 * size_bytes / link.bandwidth_bps)
-                finally:
-                    if self.on_link is not None:
-                        self.on_link(hop, start, self.env.now)
-            yield self.env.timeout(link.latency_s)
+
+def validate(g: nx.Graph, workers: int, where: str) -> None:
+    """Every node the run needs exists and reaches the PS; every link has valid numbers."""
+    need = [PS, *(worker_node(i) for i in range(workers))]
+    missing = [node for node in need if node not in g]
+    if missing:
+        more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+        raise ConfigError(
+            f"{where} graph lacks nodes {missing[:5]}{more} (the PS is 'ps', "
+            f"workers 'w0'..'w{workers - 1}')"
+        )
+    for u, v, attrs in g.edges(data=True):
+        for key in ("bandwidth_bps", "latency_s"):
+            if key not in attrs:
+                raise ConfigError(f"{where} link {u}-{v} lacks the attribute {key}")
+            try:
+                attrs[key] = float(attrs[key])
+            except (TypeError, ValueError):
+                what = f"{key}={attrs[key]!r} is not a number"
+                raise ConfigError(f"{where} link {u}-{v}: {what}") from None
+        problem = link_problem(attrs["bandwidth_bps"], attrs["latency_s"])
+        if problem:
+            raise ConfigError(f"{where} link {u}-{v}: {problem}")
+    reach = nx.node_connected_component(g, PS)
+    cut = [node for node in need if node not in reach]
+    if cut:
+        raise ConfigError(f"{where} workers {cut[:5]} are not connected to the PS")

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import IO, Any
 
+ROUNDING_US = 1e-6  # far below any simulated duration; far above float rounding of seconds*1e6
 LANES = {"downlink": 0, "compute": 1, "uplink": 2, "wait": 0, "decode": 1, "aggregate": 2}
 
 
@@ -103,7 +104,22 @@ class Trace:
             ev["args"] = args
         self.events.append(ev)
 
+    def untangle(self) -> None:
+        """Make spans that touch on one lane touch exactly: ``ts + dur`` of one span and the
+        ``ts`` of the next can differ by a rounding error after the conversion to µs."""
+        last: dict[tuple[int, int], dict[str, Any]] = {}
+        for ev in sorted(self.events, key=lambda e: (e["pid"], e["tid"], e["ts"])):
+            key = (ev["pid"], ev["tid"])
+            prev = last.get(key)
+            if prev is not None:
+                end = prev["ts"] + prev["dur"]
+                if 0 < end - ev["ts"] <= ROUNDING_US:
+                    ev["dur"] = max(0.0, ev["ts"] + ev["dur"] - end)
+                    ev["ts"] = end
+            last[key] = ev
+
     def to_json(self) -> str:
+        self.untangle()
         meta: list[dict[str, Any]] = []
         for node, pid in self.pids.items():
             meta.append(

@@ -13,12 +13,22 @@ from omegaconf import DictConfig, OmegaConf
 from tqdm import tqdm
 
 from sim.build import Parts, build, rng
-from sim.network import Network
+from sim.network import PS, Network
 from sim.nodes.ps import Outcome, ParameterServer, WaitPolicy
 from sim.nodes.worker import Worker
 from sim.report.html import write_report
 from sim.report.plots import training_curves
+from sim.report.timeline import timeline
+from sim.timing import TimingOnly
 from sim.trace import IterationRecord, MetricsWriter, Trace, write_atomic
+
+
+def traced_iterations(cfg: DictConfig, network: Network) -> int:
+    """``trace.iterations``, fewer when a round's spans would pass ``trace.max_spans``."""
+    n, hops = cfg.cluster.workers, network.down.shape[1]
+    per_round = n * (3 + 2 * hops) + 3  # worker lanes, link holds, the PS's lanes
+    fit = max(1, cfg.trace.max_spans // per_round)
+    return min(cfg.trace.iterations, cfg.train.iterations, fit)
 
 
 class World:
@@ -26,14 +36,15 @@ class World:
         self.cfg, self.parts, self.out_dir = cfg, parts, out_dir
         n = cfg.cluster.workers
         self.env = simpy.Environment()
-        self.trace = Trace(limit=min(cfg.train.iterations, 20))
-        self.network = Network(self.env, parts.graph, n)
-        self.network.on_link = self._link_span
-        self.workers = [Worker(self.env, i, self.network, self.trace) for i in range(n)]
+        self.network = Network(parts.graph, n)
+        self.trace = Trace(limit=traced_iterations(cfg, self.network))
+        self.trace.pid(PS)  # the PS's lanes first, then the workers', then the links'
+        self.workers = [Worker(i, self.trace) for i in range(n)]
         wait = WaitPolicy(cfg.ps.wait, cfg.ps.k or n, cfg.ps.deadline_s)
         self.ps = ParameterServer(
             self.env,
             self.workers,
+            self.network,
             parts.learning,
             parts.latency,
             rng(parts.seeds["latency"]),
@@ -51,11 +62,6 @@ class World:
             leave=False,
         )
 
-    def _link_span(self, hop: tuple[str, str], start: float, end: float) -> None:
-        if self.env.now <= self._trace_until:
-            self.trace.span("network", f"{hop[0]}->{hop[1]}", "transfer", start, end)
-
-    _trace_until = math.inf
     status = "completed"
 
     def _on_iteration(self, it: int, start: float, end: float, outcome: Outcome) -> bool:
@@ -68,8 +74,6 @@ class World:
             **outcome.fields,
         )
         self.metrics.write(rec)
-        if it + 1 == self.trace.limit:
-            self._trace_until = end
         self.bar.update(1)
         if not math.isnan(rec.accuracy):
             self.bar.set_postfix(loss=f"{rec.loss:.3f}", acc=f"{rec.accuracy:.3f}")
@@ -92,6 +96,11 @@ class World:
         learning = self.parts.learning
         corrupted = sum(r.corrupted_updates for r in rows)
         failures = sum(r.decode_failures for r in rows)
+        if isinstance(learning, TimingOnly):  # no values: nothing decoded, nothing learnt
+            d, digest, held = learning.d, None, None
+        else:
+            d, digest = learning.oracle.d, learning.oracle.digest()
+            held = corrupted == 0 and failures == 0
         return {
             "status": self.status,
             "iterations": len(rows),
@@ -103,9 +112,11 @@ class World:
             "decode_failures": failures,
             "corrupted_updates": corrupted,
             "iterations_with_adversaries": sum(1 for r in rows if r.adversaries),
-            "guarantee_held": corrupted == 0 and failures == 0,
-            "parameters": learning.oracle.d,
-            "model_digest": learning.oracle.digest(),
+            "guarantee_held": held,
+            "parameters": d,
+            "model_digest": digest,
+            "workload": self.cfg.workload.value,
+            "mean_iteration_time_s": last.sim_time_s / len(rows),
         }
 
 
@@ -127,6 +138,14 @@ def simulate(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     write_atomic(out_dir / "summary.json", dumps(summary))
     write_atomic(out_dir / "trace.json", world.trace.to_json())
     write_atomic(out_dir / "config.yaml", OmegaConf.to_yaml(cfg))
-    training_curves(world.metrics.rows, out_dir / "training.png")
+    if not isinstance(parts.learning, TimingOnly):
+        training_curves(world.metrics.rows, out_dir / "training.png")
+    timeline(
+        world.trace,
+        world.metrics.rows,
+        out_dir / "timeline.png",
+        iterations=cfg.trace.timeline_iterations,
+        workers=cfg.trace.timeline_workers,
+    )
     write_report(out_dir)
     return summary

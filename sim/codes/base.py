@@ -25,7 +25,8 @@ class Code(Protocol):
     parts: int  # distinct data parts per iteration
 
     def load(self, rank: int) -> int:
-        """Data parts worker ``rank`` computes per iteration."""
+        """Work of worker ``rank`` per iteration, in uncoded shares (``batch_size / n``
+        samples): 1 uncoded, ``r`` for the repetition code. Compute time scales with it."""
         ...
 
     def message_bytes(self, d: int) -> int: ...

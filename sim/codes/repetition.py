@@ -30,7 +30,7 @@ class RepetitionCode:
         self.parts = n // r
 
     def load(self, rank: int) -> int:
-        return 1
+        return self.r  # a group's part holds the samples r uncoded workers would split
 
     def message_bytes(self, d: int) -> int:
         return 4 * d

@@ -1,9 +1,25 @@
-"""The parameter server: broadcast, wait, decode, aggregate, update — one round at a time."""
+"""The parameter server: broadcast, wait, decode, aggregate, update — one round at a time.
+
+A round on the simulated clock (DESIGN §4):
+
+1. the model goes to every worker over the network (:meth:`Network.broadcast`);
+2. worker ``i`` computes for ``load_i x draw_i x speed_i`` seconds (:mod:`sim.latency`);
+3. it sends its message back (:meth:`Network.gather`), or nothing (omission), or
+   holds it back first (:class:`sim.messages.Delayed`, a timing attack);
+4. the PS takes messages in arrival order until its wait policy is met or nothing more
+   can come; the workers it no longer waits for are cancelled;
+5. it decodes and aggregates, each for ``ops / ps.flops`` seconds, and updates.
+
+Within a round nothing but these transfers and computations happens, so their times
+follow from the draws and the network's FIFO links without an event per transfer; the
+PS process then spends the round's time on the SimPy clock.
+"""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Generator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
@@ -11,7 +27,8 @@ import simpy
 
 from sim.config import Wait
 from sim.latency import LatencyModel
-from sim.network import PS
+from sim.messages import Delayed
+from sim.network import PS, Network, Transfers
 from sim.nodes.worker import Worker
 from sim.trace import Trace
 
@@ -31,10 +48,16 @@ class RoundMath(Protocol):
 
     model_bytes: int
 
-    def prepare(self, iteration: int) -> list[Any]: ...
+    def prepare(self, iteration: int) -> list[Any]:
+        """What each worker sends this iteration; ``None``: it sends nothing."""
+        ...
+
     def message_bytes(self) -> int: ...
     def load(self, rank: int) -> int: ...
-    def decodable(self, received: dict[int, Any]) -> bool: ...
+    def decodable(self, received: dict[int, Any]) -> bool:
+        """Called once per arrival, ``received`` grown by that arrival (insertion order)."""
+        ...
+
     def finish(self, iteration: int, received: dict[int, Any]) -> Outcome: ...
 
 
@@ -45,11 +68,27 @@ class WaitPolicy:
     deadline_s: float
 
 
+@dataclass
+class Round:
+    """The times of one round, in seconds on the simulated clock."""
+
+    iteration: int
+    start: float
+    model_at: np.ndarray  # (n,) the model reached each worker
+    done: np.ndarray  # (n,) compute finished
+    sent_at: np.ndarray  # (n,) the message left (later than done for a Delayed one)
+    arrive: np.ndarray  # (n,) the message reached the PS; inf: nothing sent
+    stop: float = math.nan  # the PS stopped waiting
+    received: dict[int, Any] = field(default_factory=dict)
+    transfers: list[Transfers] = field(default_factory=list)  # traced rounds only
+
+
 class ParameterServer:
     def __init__(
         self,
         env: simpy.Environment,
         workers: list[Worker],
+        network: Network,
         math: RoundMath,
         latency: LatencyModel,
         rng: np.random.Generator,
@@ -58,55 +97,46 @@ class ParameterServer:
         trace: Trace,
         on_iteration: Callable[[int, float, float, Outcome], bool],
     ) -> None:
-        self.env, self.workers, self.math = env, workers, math
+        self.env, self.workers, self.network, self.math = env, workers, network, math
         self.latency, self.rng, self.wait, self.flops = latency, rng, wait, flops
         self.trace, self.on_iteration = trace, on_iteration
-        self.speeds = latency.speeds(len(workers))
+        self.n = len(workers)
+        self.speeds = latency.speeds(self.n)
         self.loads = np.array([math.load(w.rank) for w in workers], dtype=float)
 
     def run(self, iterations: int) -> Generator[Any, Any, None]:
         for it in range(iterations):
-            start = self.env.now
             traced = it < self.trace.limit
-            sent = self.math.prepare(it)
-            compute_s = (
-                self.loads * self.latency.draw(self.rng, len(self.workers), it) * self.speeds
-            )
-            inbox = simpy.Store(self.env)
-            size = self.math.message_bytes()
-            procs = [
-                self.env.process(
-                    w.serve(
-                        it,
-                        inbox,
-                        self.math.model_bytes,
-                        float(compute_s[w.rank]),
-                        sent[w.rank],
-                        size,
-                        traced,
-                    )
-                )
-                for w in self.workers
-            ]
-            received: dict[int, Any] = yield from self.collect(inbox, procs, start)
+            rnd = self.plan(it, traced)
+            yield self.env.timeout(rnd.stop - rnd.start)
             if traced:
-                self.trace.span(
-                    PS,
-                    "wait",
-                    "wait for messages",
-                    start,
-                    self.env.now,
-                    iteration=it,
-                    received=len(received),
-                )
-            for p in procs:
-                if p.is_alive:
-                    p.interrupt("iteration over")
-            outcome = self.math.finish(it, received)
+                self.record(rnd)
+            outcome = self.math.finish(it, rnd.received)
             yield from self.busy("decode", outcome.decode_ops, it, traced)
             yield from self.busy("aggregate", outcome.aggregate_ops, it, traced)
-            if not self.on_iteration(it, start, self.env.now, outcome):
+            if not self.on_iteration(it, rnd.start, self.env.now, outcome):
                 return
+
+    def plan(self, it: int, traced: bool) -> Round:
+        """Steps 1-4 of a round starting now: who delivers when, and when the PS stops."""
+        start = self.env.now
+        sent = self.math.prepare(it)
+        compute_s = self.loads * self.latency.draw(self.rng, self.n, it) * self.speeds
+        model_at, down = self.network.broadcast(start, self.math.model_bytes, traced)
+        done = model_at + compute_s
+        silent, held = np.zeros(self.n, dtype=bool), np.zeros(self.n)
+        for rank, m in enumerate(sent):
+            if m is None:
+                silent[rank] = True
+            elif isinstance(m, Delayed):
+                held[rank], sent[rank] = m.seconds, m.message
+        sent_at = done + held
+        arrive, up = self.network.gather(
+            np.where(silent, math.inf, sent_at), self.math.message_bytes(), traced
+        )
+        rnd = Round(it, start, model_at, done, sent_at, arrive, transfers=down + up)
+        self.collect(rnd, sent, np.where(silent, done, arrive).max())
+        return rnd
 
     def busy(self, lane: str, ops: float, it: int, traced: bool) -> Generator[Any, Any, None]:
         start = self.env.now
@@ -116,7 +146,7 @@ class ParameterServer:
 
     def enough(self, received: dict[int, Any]) -> bool:
         kind = self.wait.kind
-        if len(received) == len(self.workers):
+        if len(received) == self.n:
             return True
         if kind is Wait.first_k:
             return len(received) >= self.wait.k
@@ -124,26 +154,77 @@ class ParameterServer:
             return self.math.decodable(received)
         return False
 
-    def collect(
-        self, inbox: simpy.Store, procs: list[simpy.Process], start: float
-    ) -> Generator[Any, Any, dict[int, Any]]:
-        """Messages in arrival order until the wait policy is met or nothing more can come."""
-        received: dict[int, Any] = {}
-        everyone_done = self.env.all_of(procs)
-        deadline = None
+    def collect(self, rnd: Round, sent: list[Any], all_done: float) -> None:
+        """Messages in arrival order (ties by rank) until the wait policy is met or nothing
+        more can come (every worker has delivered or finished without sending).
+
+        Fills ``rnd.received`` and ``rnd.stop``. Counting policies find their message by
+        position; ``decodable`` asks the math once per arrival. O(n log n) per round.
+        """
+        deadline = math.inf
         if self.wait.kind is Wait.deadline:
-            deadline = self.env.timeout(max(0.0, start + self.wait.deadline_s - self.env.now))
-        while not self.enough(received):
-            get = inbox.get()
-            wake = [get, everyone_done] + ([deadline] if deadline is not None else [])
-            yield self.env.any_of(wake)
-            if get.triggered:
-                rank, msg = get.value  # type: ignore[misc]  # the Store holds (rank, message)
-                received[rank] = msg
-                continue
-            get.cancel()
-            if everyone_done.triggered:
-                for rank, msg in inbox.items:
-                    received[rank] = msg
-            break
-        return received
+            deadline = rnd.start + self.wait.deadline_s
+        order = np.argsort(rnd.arrive, kind="stable")
+        times = rnd.arrive[order]
+        finite = int(np.isfinite(times).sum())
+        arrived = min(finite, int(np.searchsorted(times, deadline, side="right")))
+        ranks: list[int] = order[:arrived].tolist()
+        if self.wait.kind is Wait.decodable:
+            last = self._first_enough(rnd.received, ranks, sent)
+        else:
+            need = self.wait.k if self.wait.kind is Wait.first_k else self.n
+            last = need - 1 if need <= arrived else None
+        if last is not None:
+            ranks, rnd.stop = ranks[: last + 1], float(times[last])
+        else:
+            rnd.stop = min(deadline, max(all_done, rnd.start))
+        rnd.received.update(zip(ranks, map(sent.__getitem__, ranks), strict=True))
+
+    def _first_enough(
+        self, received: dict[int, Any], ranks: list[int], sent: list[Any]
+    ) -> int | None:
+        """Position of the arrival after which the policy is met, or None."""
+        for pos, rank in enumerate(ranks):
+            received[rank] = sent[rank]
+            if self.enough(received):
+                return pos
+        return None
+
+    def record(self, rnd: Round) -> None:
+        """Trace spans of a finished wait: workers' lanes, links, the PS's wait."""
+        it, stop = rnd.iteration, rnd.stop
+        for w in self.workers:
+            i = w.rank
+            w.spans(
+                it,
+                rnd.start,
+                float(rnd.model_at[i]),
+                float(rnd.done[i]),
+                float(rnd.sent_at[i]),
+                float(rnd.arrive[i]),
+                stop,
+                used=i in rnd.received,
+            )
+        names: dict[int, str] = {}
+        for tr in rnd.transfers:
+            label = "model to w" if tr.what == "model" else "message from w"
+            keep = tr.start < stop
+            for link, rank, s, e in zip(
+                tr.link[keep].tolist(),
+                tr.rank[keep].tolist(),
+                tr.start[keep].tolist(),
+                np.minimum(tr.end[keep], stop).tolist(),
+                strict=True,
+            ):
+                if link not in names:
+                    names[link] = self.network.link_name(link)
+                self.trace.span("network", names[link], f"{label}{rank}", s, e, iteration=it)
+        self.trace.span(
+            PS,
+            "wait",
+            "wait for messages",
+            rnd.start,
+            stop,
+            iteration=it,
+            received=len(rnd.received),
+        )

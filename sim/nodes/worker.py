@@ -1,48 +1,49 @@
-"""A worker: receive the model, compute for its drawn time, send its message."""
+"""A worker: receive the model, compute for its drawn time, send its message.
+
+Its times in a round come from the PS's plan (:mod:`sim.nodes.ps`); here they become
+the worker's trace lanes. Whatever is still under way when the PS stops waiting is
+cancelled, and its span ends there.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Generator
-from typing import Any
+import math
 
-import simpy
-
-from sim.network import PS, Network, worker_node
+from sim.network import worker_node
 from sim.trace import Trace
 
 
 class Worker:
-    def __init__(self, env: simpy.Environment, rank: int, network: Network, trace: Trace) -> None:
-        self.env, self.rank, self.network, self.trace = env, rank, network, trace
+    def __init__(self, rank: int, trace: Trace) -> None:
+        self.rank, self.trace = rank, trace
         self.node = worker_node(rank)
 
-    def serve(
+    def spans(
         self,
         iteration: int,
-        inbox: simpy.Store,
-        model_bytes: int,
-        compute_s: float,
-        message: Any,
-        message_bytes: int,
-        traced: bool,
-    ) -> Generator[Any, Any, None]:
-        """One iteration; ``message is None`` means this worker sends nothing."""
-        env, lane, start = self.env, "downlink", self.env.now
-        try:
-            yield env.process(self.network.send(PS, self.node, model_bytes))
-            self._span(traced, lane, "receive model", start, iteration)
-            lane, start = "compute", env.now
-            yield env.timeout(compute_s)
-            self._span(traced, lane, "compute", start, iteration)
-            if message is None:
-                return
-            lane, start = "uplink", env.now
-            yield env.process(self.network.send(self.node, PS, message_bytes))
-            self._span(traced, lane, "send gradient", start, iteration)
-            inbox.put((self.rank, message))
-        except simpy.Interrupt:
-            self._span(traced, lane, f"{lane} (cancelled)", start, iteration)
+        start: float,
+        model_at: float,
+        done: float,
+        sent_at: float,
+        arrive: float,
+        stop: float,
+        used: bool,
+    ) -> None:
+        """Lanes of one traced round: downlink ``[start, model_at)``, compute
+        ``[model_at, done)``, uplink ``[sent_at, arrive)`` (inf: sent nothing) after
+        holding the message back during ``[done, sent_at)``, each cut at ``stop``;
+        ``used``: the PS took this worker's message."""
+        self._span("downlink", "receive model", start, model_at, stop, iteration)
+        self._span("compute", "compute", model_at, done, stop, iteration)
+        if math.isfinite(arrive):
+            if sent_at > done:
+                self._span("uplink", "hold message back", done, sent_at, stop, iteration)
+            name = "send message" if used or arrive > stop else "send message (unused)"
+            self._span("uplink", name, sent_at, arrive, stop, iteration)
 
-    def _span(self, traced: bool, lane: str, name: str, start: float, iteration: int) -> None:
-        if traced:
-            self.trace.span(self.node, lane, name, start, self.env.now, iteration=iteration)
+    def _span(self, lane: str, name: str, a: float, b: float, stop: float, it: int) -> None:
+        if a > stop or (a == stop and b > a):
+            return  # never started before the PS moved on
+        if b > stop:
+            name, b = f"{name} (cancelled)", stop
+        self.trace.span(self.node, lane, name, a, b, iteration=it)
