@@ -11,8 +11,8 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
-from sim.sweep.resume import LAUNCH
 from sim.report.sweep import write_sweep_report
+from sim.sweep.resume import LAUNCH
 
 log = logging.getLogger(__name__)
 
