@@ -21,6 +21,7 @@ from sim.interrupt import Interrupted, Stop, graceful
 from sim.network import PS, Network
 from sim.nodes.ps import Outcome, ParameterServer, WaitPolicy
 from sim.nodes.worker import Worker
+from sim.report.html import write_report
 from sim.report.plots import training_curves
 from sim.report.timeline import timeline
 from sim.timing import TimingOnly
@@ -268,5 +269,6 @@ def simulate(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
 
     if rows:
         _save_figure(_timeline, out_dir / "timeline.png")
+    write_report(out_dir, summary)
     write_atomic(out_dir / "summary.json", dumps(summary))  # last: the run's outputs are complete
     return summary

@@ -45,7 +45,7 @@ def test_collect_and_pivot(tmp_path: Path) -> None:
 
 def test_entry_point(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main([str(tmp_path)]) == 2  # nothing there yet
-    assert "no job folder" in capsys.readouterr().err
+    assert "no run" in capsys.readouterr().err
     fake_sweep(tmp_path)
     assert main([str(tmp_path)]) == 0 and (tmp_path / "table.md").exists()
 

@@ -11,8 +11,8 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
+from sim.report.sweep import write_sweep_report
 from sim.sweep.resume import LAUNCH
-from sim.sweep.summary import write_summary
 
 log = logging.getLogger(__name__)
 
@@ -20,7 +20,8 @@ log = logging.getLogger(__name__)
 class SweepSummary(Callback):
     """``on_multirun_start``: a fresh launch id in the sweep dir, so the summary lists this
     multirun's jobs and not leftovers of an earlier, larger one. ``on_multirun_end``: the
-    sweep's tables (``summary.csv``, ``summary_seeds.csv``, ``summary.md``)."""
+    sweep's tables (``summary.csv``, ``summary_seeds.csv``, ``summary.md``) and comparison
+    figures (accuracy against simulated time, time to target accuracy, accuracy heatmap)."""
 
     def __init__(self) -> None:
         self.sweep_dir: Path | None = None
@@ -32,5 +33,5 @@ class SweepSummary(Callback):
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         sweep_dir = self.sweep_dir or Path(str(config.hydra.sweep.dir))
-        paths = write_summary(sweep_dir)
+        paths = write_sweep_report(sweep_dir)
         log.info("Sweep summary: %s", ", ".join(str(p) for p in paths))
