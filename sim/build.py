@@ -213,7 +213,9 @@ def aggregator(cfg: DictConfig, code: Code, seeds: dict[str, np.random.SeedSeque
     """The rule, behind its pre-aggregators; fails now if it cannot take the candidates."""
     node = cfg.aggregator
     common = {"pre", "bucket_size"}  # the pre-aggregators' settings, not the rule's
-    params = {k: v for k, v in OmegaConf.to_container(node).items() if k not in common}  # type: ignore[union-attr]
+    plain = OmegaConf.to_container(node, resolve=True)  # resolved: f may be ${adversary.count}
+    assert isinstance(plain, dict)
+    params = {k: v for k, v in plain.items() if k not in common}
     rule: Aggregator = _make(params, "aggregator")
     pre: list[PreAggregator] = []
     gen = rng(seeds["aggregator"])

@@ -54,10 +54,16 @@ def _curve(run_dir: Path) -> list[tuple[float, float, float]]:
 def load_runs(root: Path) -> list[RunResult]:
     """Every run dir (one holding ``summary.json``) under ``root``, in path order."""
     runs = []
-    for s in sorted(root.rglob("summary.json"), key=lambda p: [_natural(x) for x in p.parts]):
+    found = (p for p in root.rglob("summary.json") if not _hidden(p.relative_to(root)))
+    for s in sorted(found, key=lambda p: [_natural(x) for x in p.parts]):
         d = s.parent
         runs.append(RunResult(d, _overrides(d), json.loads(s.read_text()), _curve(d)))
     return runs
+
+
+def _hidden(rel: Path) -> bool:
+    """Under a dot-folder (a sweep's ``.stash`` of superseded results): not a run here."""
+    return any(part.startswith(".") for part in rel.parts[:-1])
 
 
 def _natural(part: str) -> tuple[int, str]:
@@ -76,12 +82,17 @@ def time_to_target(run: RunResult, target: float) -> float:
 
 
 def accuracy_vs_time(runs: list[RunResult], path: Path) -> None:
-    keys = [k for k in varying_keys(runs) if k != "seed"] or varying_keys(runs)
+    keys = varying_keys(runs)
     fig, ax = plt.subplots(figsize=(8, 5))
     for r in runs:
         if r.curve:
-            ax.plot([t for _, t, _ in r.curve], [a for _, _, a in r.curve], marker=".",
-                    label=r.label(keys))  # fmt: skip
+            status = r.summary.get("status", "completed")
+            label = r.label(keys) + ("" if status == "completed" else f" ({status})")
+            line = ax.plot([t for _, t, _ in r.curve], [a for _, _, a in r.curve], marker=".",
+                           label=label)[0]  # fmt: skip
+            if status != "completed":  # where the run stopped
+                _, t, a = r.curve[-1]
+                ax.plot([t], [a], marker="X", ms=10, color=line.get_color())
     ax.set_xlabel("simulated time (s)")
     ax.set_ylabel("test accuracy")
     ax.set_title("accuracy against simulated time")
@@ -94,7 +105,7 @@ def accuracy_vs_time(runs: list[RunResult], path: Path) -> None:
 
 
 def time_to_target_bars(runs: list[RunResult], target: float, path: Path) -> None:
-    keys = [k for k in varying_keys(runs) if k != "seed"] or varying_keys(runs)
+    keys = varying_keys(runs)
     times = [time_to_target(r, target) for r in runs]
     finite = [t for t in times if math.isfinite(t)]
     cap = 1.1 * max(finite) if finite else 1.0
@@ -114,8 +125,11 @@ def time_to_target_bars(runs: list[RunResult], target: float, path: Path) -> Non
 
 
 def accuracy_heatmap(runs: list[RunResult], path: Path) -> bool:
-    """Final accuracy over the two sweep dimensions (mean over seeds); False if not 2-D."""
+    """Final accuracy over the two sweep dimensions (mean over seeds, or seeds across
+    when only one other setting varies); False if the sweep is not 2-D."""
     keys = [k for k in varying_keys(runs) if k != "seed"]
+    if len(keys) == 1 and "seed" in varying_keys(runs):
+        keys.append("seed")
     if len(keys) != 2:
         return False
     row_key, col_key = keys
