@@ -97,7 +97,7 @@ def accuracy_vs_time(runs: list[RunResult], path: Path) -> None:
     ax.set_ylabel("test accuracy")
     ax.set_title("accuracy against simulated time")
     ax.grid(alpha=0.3)
-    if len(runs) <= 16:
+    if len(runs) <= 16 and ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
