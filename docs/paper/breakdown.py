@@ -119,10 +119,36 @@ def table(jobs: list[Job], target: float) -> str:
             f"| {j.compute_s:.4f} | {j.comm_s:.3f} | {j.ps_s:.4f} | {_fmt(j.time_to_target)} "
             f"| {per:.2f}x / {tt:.2f}x | {acc} | {same} |"
         )
+    out += ["", sensitivity(jobs)]
     steps = [j.geomed_steps for j in jobs if j.geomed_steps is not None]
     if steps:
         out.append(f"\nWeiszfeld steps per iteration (geomed): {min(steps):.1f}-{max(steps):.1f}")
     return "\n".join(out) + "\n"
+
+
+FLOPS = (1.4e8, 1e9, 2.8e9, 1e10)
+
+
+def sensitivity(jobs: list[Job], flops: float = 1e9) -> str:
+    """Per-iteration speedup of each method over geomed if the PS sustained other rates.
+
+    With ``ps.wait=all`` and constant compute times the PS's decode and aggregation run
+    after the last arrival, so its time scales as ``1/ps.flops`` and nothing else moves.
+    """
+    out = ["| method (adversary) | " + " | ".join(f"ps.flops={f:.1e}" for f in FLOPS) + " |"]
+    out.append("|---|" + "---|" * len(FLOPS))
+    geo = {j.adversary: j for j in jobs if j.defense == "geomed"}
+
+    def at(j: Job, f: float) -> float:
+        return j.comm_s + j.compute_s + j.ps_s * flops / f
+
+    for j in sorted(jobs, key=lambda j: (j.adversary, list(LABELS).index(j.defense))):
+        g = geo.get(j.adversary)
+        if g is None or j.defense == "geomed":
+            continue
+        cells = " | ".join(f"{at(g, f) / at(j, f):.2f}x" for f in FLOPS)
+        out.append(f"| {LABELS.get(j.defense, j.defense)} ({j.adversary}) | {cells} |")
+    return "\n".join(out)
 
 
 def figure(jobs: list[Job], path: Path) -> None:

@@ -1,6 +1,6 @@
 """Crossover map: where DRACO stops winning, and where DETOX wins instead (timing only).
 
-    python docs/paper/crossover.py [--iterations 20] [--geomed-steps 8] [--out docs/figures]
+    python docs/paper/crossover.py [--iterations 20] [--geomed-steps 2] [--out docs/figures]
 
 Every point is a ``workload=timing_only`` run of the paper's cluster (n=45, fc_mnist's
 d = 1,033,510, ``ps.flops`` and per-share compute from ``experiment=paper_fc``), with
@@ -73,7 +73,8 @@ def iteration_time(overrides: list[str], out: Path) -> float:
 
 def world(args: argparse.Namespace, n: int, bw: float, scale: float) -> list[str]:
     return [
-        "model=fc_mnist",  # d from the model: 1,033,510 parameters
+        "model=fc_mnist",
+        f"timing.d={D}",  # fc_mnist on 784 features (the default data has 40)
         f"ps.flops={FLOPS}",  # as experiment=paper_fc (which also fixes latency=constant)
         "network.latency_s=1e-4",
         "progress=false",
@@ -92,7 +93,7 @@ def world(args: argparse.Namespace, n: int, bw: float, scale: float) -> list[str
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--iterations", type=int, default=20)
-    parser.add_argument("--geomed-steps", type=int, default=8)
+    parser.add_argument("--geomed-steps", type=int, default=2)
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "figures")
     args = parser.parse_args()
     register()
