@@ -82,7 +82,7 @@ LABELS = {
     "draco": "DRACO r=3",
     "draco5": "DRACO r=5",
     "mean": "mean",
-    "geomed": "geometric median",
+    "geomed": "geomed",
     "median": "coord. median",
     "krum": "Krum",
 }
@@ -117,7 +117,7 @@ def table(jobs: list[Job], target: float) -> str:
         out.append(
             f"| {LABELS.get(j.defense, j.defense)} | {j.adversary} | {j.iteration_s:.3f} "
             f"| {j.compute_s:.4f} | {j.comm_s:.3f} | {j.ps_s:.4f} | {_fmt(j.time_to_target)} "
-            f"| {per:.2f}x / {tt:.2f}x | {acc} | {same} |"
+            f"| {per:.2f}x / {'-' if math.isnan(tt) else f'{tt:.2f}x'} | {acc} | {same} |"
         )
     out += ["", sensitivity(jobs)]
     steps = [j.geomed_steps for j in jobs if j.geomed_steps is not None]
