@@ -76,7 +76,7 @@ ROBUST = [
     pytest.param(
         rule,
         marks=[
-            *([] if rule == "median" else [pytest.mark.slow]),
+            pytest.mark.slow,  # ~26 s each; test_every_defense_of_the_attack_matrix_runs is fast
             pytest.mark.skipif(rule not in RULES, reason=f"no aggregator={rule} in this checkout"),
         ],
     )
@@ -94,6 +94,7 @@ def test_every_strategy_against_a_robust_rule(tmp_path: Path, rule: str) -> None
             assert runs[name]["final_loss"] is not None, name
 
 
+@pytest.mark.slow  # ~24 s; tests/test_nonfinite_runs.py checks DRACO fast
 def test_every_strategy_against_draco_within_its_bound(tmp_path: Path) -> None:
     runs = sweep(tmp_path, "code=repetition", "code.r=3", "adversary.count=1")
     digests = {}
