@@ -213,9 +213,9 @@ def aggregator(cfg: DictConfig, code: Code, seeds: dict[str, np.random.SeedSeque
     """The rule, behind its pre-aggregators; fails now if it cannot take the candidates."""
     node = cfg.aggregator
     common = {"pre", "bucket_size"}  # the pre-aggregators' settings, not the rule's
-    params = {
-        k: v for k, v in OmegaConf.to_container(node, resolve=True).items() if k not in common
-    }  # type: ignore[union-attr]
+    # resolved against the whole config: e.g. Krum's f: ${adversary.count}
+    plain = cast(dict[str, Any], OmegaConf.to_container(node, resolve=True))
+    params = {k: v for k, v in plain.items() if k not in common}
     rule: Aggregator = _make(params, "aggregator")
     pre: list[PreAggregator] = []
     gen = rng(seeds["aggregator"])
