@@ -213,8 +213,8 @@ def aggregator(cfg: DictConfig, code: Code, seeds: dict[str, np.random.SeedSeque
     """The rule, behind its pre-aggregators; fails now if it cannot take the candidates."""
     node = cfg.aggregator
     common = {"pre", "bucket_size"}  # the pre-aggregators' settings, not the rule's
-    plain = OmegaConf.to_container(node, resolve=True)  # resolved: f may be ${adversary.count}
-    assert isinstance(plain, dict)
+    # resolved against the whole config: e.g. Krum's f: ${adversary.count}
+    plain = cast(dict[str, Any], OmegaConf.to_container(node, resolve=True))
     params = {k: v for k, v in plain.items() if k not in common}
     rule: Aggregator = _make(params, "aggregator")
     pre: list[PreAggregator] = []

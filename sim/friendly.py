@@ -103,6 +103,27 @@ def explain(exc: BaseException, argv: list[str]) -> list[str] | None:
     return None
 
 
+def _numbers_as_options(argv: list[str], config_dir: Path) -> list[str]:
+    """Lines for ``group=nan``-style overrides: Hydra parses ``nan``, ``inf``, ``1e3``... as
+    numbers before it looks for a group option, and fails with a bare ValueError."""
+    lines = []
+    for arg in argv:
+        key, eq, value = arg.lstrip("+~").partition("=")
+        group = config_dir / key
+        if not eq or "." in key or not group.is_dir():
+            continue
+        try:
+            float(value)
+        except ValueError:
+            continue
+        options = sorted(f.stem for f in group.glob("*.yaml"))
+        lines.append(
+            f"{key}={value}: Hydra reads {value!r} as a number, not an option name"
+            f"{_suggest(value, options)}; valid options: {', '.join(options)}"
+        )
+    return lines
+
+
 def _left_to_hydra(argv: list[str]) -> bool:
     return any(a.startswith("-") or a.startswith("hydra.mode") for a in argv)
 
@@ -115,6 +136,8 @@ def precheck(argv: list[str], config_dir: Path) -> list[str]:
         with initialize_config_dir(config_dir=str(config_dir), version_base="1.3"):
             cfg = compose("config", overrides=list(argv), return_hydra_config=True)
     except Exception as exc:  # composition failed: condense it, or let Hydra report it
+        if isinstance(exc, ValueError) and "override must be a string" in str(exc):
+            return _numbers_as_options(argv, config_dir) or []
         return explain(exc, argv) or []
     if OmegaConf.select(cfg, "hydra.mode") == RunMode.MULTIRUN:
         return []

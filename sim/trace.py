@@ -118,7 +118,7 @@ def _parse(text: str, kind: type) -> Any:
 
 def _fmt(v: Any) -> Any:
     if isinstance(v, float):
-        return "" if math.isnan(v) else repr(v)
+        return "" if math.isnan(v) else repr(float(v))  # np.float64 would print as np.float64(...)
     return v
 
 

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from sim.report.table import collect
+from tests.conftest import Run
 from tests.test_cli import sim
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
@@ -75,7 +76,7 @@ ROBUST = [
     pytest.param(
         rule,
         marks=[
-            *([] if rule == "median" else [pytest.mark.slow]),
+            pytest.mark.slow,  # ~26 s each; test_every_defense_of_the_attack_matrix_runs is fast
             pytest.mark.skipif(rule not in RULES, reason=f"no aggregator={rule} in this checkout"),
         ],
     )
@@ -93,6 +94,7 @@ def test_every_strategy_against_a_robust_rule(tmp_path: Path, rule: str) -> None
             assert runs[name]["final_loss"] is not None, name
 
 
+@pytest.mark.slow  # ~24 s; tests/test_nonfinite_runs.py checks DRACO fast
 def test_every_strategy_against_draco_within_its_bound(tmp_path: Path) -> None:
     runs = sweep(tmp_path, "code=repetition", "code.r=3", "adversary.count=1")
     digests = {}
@@ -102,3 +104,18 @@ def test_every_strategy_against_draco_within_its_bound(tmp_path: Path) -> None:
         assert row["corrupted_updates"] == 0 and row["decode_failures"] == 0, name
         assert all(r["adversaries"] == ("0" if name == "none" else "1") for r in row["metrics"])
     assert set(digests.values()) == {digests["none"]}, digests  # the adversary-free model, exactly
+
+
+DEFENSES = sorted(p.stem for p in (SCENARIOS / "defense").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("defense", DEFENSES)
+def test_every_defense_of_the_attack_matrix_runs(run: Run, defense: str) -> None:
+    """The matrix's own setting (Krum declares ``f = ${adversary.count}``, an interpolation
+    that must resolve against the whole config, not the aggregator node alone)."""
+    s = run(
+        "experiment=attack_matrix", f"defense={defense}", "adversary=reverse", "train.iterations=2"
+    )
+    assert s["status"] in ("completed", "diverged") and s["iterations"] == 2
+    if defense == "draco":  # 5 liars, one per group of 3: exactly within the bound
+        assert s["corrupted_updates"] == 0

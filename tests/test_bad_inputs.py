@@ -71,6 +71,16 @@ CASES = [
         ],
     ),
     Case(
+        "option name Hydra reads as a number (nan/inf strategies are nans/infs)",
+        ["adversary=nan"],
+        [
+            "error: adversary=nan: Hydra reads 'nan' as a number, not an option name "
+            "(did you mean nans?); valid options: alie, anti_decoder, collude, constant, "
+            "crash, delay, gaussian, infs, ipm, label_flip, mimic, mixed, nans, none, "
+            "reverse, sign_flip"
+        ],
+    ),
+    Case(
         "not an integer",
         ["cluster.workers=nine"],
         ["error: cluster.workers=nine: 'nine' is not an integer"],

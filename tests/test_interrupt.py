@@ -107,6 +107,7 @@ def test_sigterm_mid_run_then_resume_gives_the_uninterrupted_model(tmp_path: Pat
     same_outputs(cut, whole)
 
 
+@pytest.mark.slow  # ~18 s; the SIGTERM test above covers resuming fast
 def test_a_hard_kill_resumes_from_the_last_periodic_checkpoint(tmp_path: Path) -> None:
     args = [*LONG, "train.iterations=150", "checkpoint.every=7"]
     cut = tmp_path / "cut"

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from PIL import Image
 
 from sim.report.__main__ import main as report_main
@@ -16,6 +17,7 @@ TINY = ["data=synthetic", "data.samples=1000", "train.iterations=10", "train.eva
         "progress=false", "code=none"]  # fmt: skip
 
 
+@pytest.mark.slow  # ~17 s; tests/test_report_table.py covers the report fast
 def test_report_over_a_two_by_three_multirun(tmp_path: Path) -> None:
     sweep = tmp_path / "sweep"
     p = subprocess.run(

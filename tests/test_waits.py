@@ -116,3 +116,19 @@ def test_repetition_erasures_inside_the_bound_change_nothing(run: Run, policy: l
     s = run(*REP9, *LIAR0, *policy, "ps.deadline_s=0.2")
     assert received(s) == {8}
     assert s["model_digest"] == waited["model_digest"]
+
+
+def test_repetition_decodable_beats_wait_all_under_shifted_exp_with_the_same_model(
+    run: Run,
+) -> None:
+    """Issue 3 must-show 2: random stragglers (shift 0.05 s + Exp(0.01 s) per part), a
+    liar at rank 0. Stopping once every group has a majority saves simulated time and
+    changes no bit of the model."""
+    rep = ["train.iterations=6", "latency=shifted_exp", "code=repetition", "code.r=3"]
+    rep += ["cluster.workers=9", *LIAR0]
+    waited = run(*rep, "ps.wait=all")
+    early = run(*rep, "ps.wait=decodable")
+    assert received(waited) == {9} and min(received(early)) < 9
+    assert early["sim_time_s"] < waited["sim_time_s"]
+    assert early["model_digest"] == waited["model_digest"]
+    assert early["corrupted_updates"] == 0 and early["decode_failures"] == 0
