@@ -168,6 +168,7 @@ def figure(jobs: list[Job], path: Path) -> None:
     ax.set_ylabel("simulated seconds per iteration")
     ax.set_title(f"paper_fc: where an iteration's time goes (adversary={adv})", fontsize=10)
     ax.legend(fontsize=8)
+    ax.tick_params(axis="x", labelrotation=15)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
