@@ -41,3 +41,18 @@ def run(tmp_path: Path) -> Run:
         return summary
 
     return _run
+
+
+@pytest.fixture(scope="module")
+def run_once(tmp_path_factory: pytest.TempPathFactory) -> Run:
+    """Like ``run``, but a scenario runs once per module; later calls reuse its summary."""
+    done: dict[tuple[str, ...], dict[str, Any]] = {}
+
+    def _run(*overrides: str) -> dict[str, Any]:
+        if overrides not in done:
+            out = tmp_path_factory.mktemp("run")
+            simulate(make_cfg(*overrides), out)
+            done[overrides] = json.loads((out / "summary.json").read_text()) | {"_dir": out}
+        return done[overrides]
+
+    return _run

@@ -8,14 +8,11 @@ Every scenario has one straggler (rank n-1, six times slower). With the cyclic c
 from __future__ import annotations
 
 import csv
-import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from sim.world import simulate
-from tests.conftest import Run, make_cfg
+from tests.conftest import Run
 
 SHORT = ["train.iterations=6", "latency=constant", "latency.seconds=0.05"]
 CYC7 = [*SHORT, "code=cyclic", "code.s=1", "cluster.workers=7"]
@@ -23,21 +20,6 @@ CYC7 += ["latency.speed_factors=[1,1,1,1,1,1,6]"]
 REP9 = [*SHORT, "code=repetition", "code.r=3", "cluster.workers=9"]
 REP9 += ["latency.speed_factors=[1,1,1,1,1,1,1,1,6]"]
 LIAR0 = ["adversary=reverse", "adversary.ids=[0]"]  # a fast liar
-
-
-@pytest.fixture(scope="module")
-def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
-    """Like ``conftest.run``, but a scenario run once serves every test of this module."""
-    done: dict[tuple[str, ...], dict[str, Any]] = {}
-
-    def _run(*overrides: str) -> dict[str, Any]:
-        if overrides not in done:
-            out = tmp_path_factory.mktemp("run")
-            simulate(make_cfg(*overrides), out)
-            done[overrides] = json.loads((out / "summary.json").read_text()) | {"_dir": out}
-        return done[overrides]
-
-    return _run
 
 
 def rows(summary: dict) -> list[dict[str, str]]:  # type: ignore[type-arg]
@@ -66,10 +48,10 @@ POLICIES = {  # policy overrides -> (messages used, stops before the straggler)
 
 
 @pytest.mark.parametrize("policy", list(POLICIES))
-def test_every_policy_stops_when_told_and_decodes_exactly(run: Run, policy: str) -> None:
+def test_every_policy_stops_when_told_and_decodes_exactly(run_once: Run, policy: str) -> None:
     overrides, used, early = POLICIES[policy]
-    s = run(*CYC7, "adversary=none", *overrides)
-    reference = run(*CYC7, "adversary=none", "ps.wait=all")
+    s = run_once(*CYC7, "adversary=none", *overrides)
+    reference = run_once(*CYC7, "adversary=none", "ps.wait=all")
     assert received(s) == {used}
     assert (longest_iteration_s(s) < 0.6) is early  # the straggler needs 0.9 s
     if policy == "deadline":
@@ -78,32 +60,32 @@ def test_every_policy_stops_when_told_and_decodes_exactly(run: Run, policy: str)
     assert close(s["final_loss"], reference["final_loss"])
 
 
-def test_decodable_waits_for_the_straggler_when_a_liar_is_among_the_fast(run: Run) -> None:
+def test_decodable_waits_for_the_straggler_when_a_liar_is_among_the_fast(run_once: Run) -> None:
     """Five fast honest rows and a liar: n - s = 6 rows must agree, so the PS waits."""
-    s = run(*CYC7, *LIAR0, "ps.wait=decodable")
-    clean = run(*CYC7, "adversary=none", "ps.wait=all")
+    s = run_once(*CYC7, *LIAR0, "ps.wait=decodable")
+    clean = run_once(*CYC7, "adversary=none", "ps.wait=all")
     assert received(s) == {7} and longest_iteration_s(s) > 0.9
     assert s["decode_failures"] == 0 and s["corrupted_updates"] == 0
     assert {r["suspects"] for r in rows(s)} == {"0"}
     assert close(s["final_loss"], clean["final_loss"])
 
 
-def test_first_k_with_a_liar_beyond_the_bound_fails_loudly(run: Run) -> None:
+def test_first_k_with_a_liar_beyond_the_bound_fails_loudly(run_once: Run) -> None:
     """k=6 of 7: one erasure and one liar, 2e + t = 3 > 2s: detected, no update applied."""
-    s = run(*CYC7, *LIAR0, "ps.wait=first_k", "ps.k=6")
+    s = run_once(*CYC7, *LIAR0, "ps.wait=first_k", "ps.k=6")
     assert s["decode_failures"] == 6 and s["corrupted_updates"] == 6
 
 
-def test_first_k_at_n_minus_2s_cannot_check_anything(run: Run) -> None:
+def test_first_k_at_n_minus_2s_cannot_check_anything(run_once: Run) -> None:
     """k=5 of 7 (t = 2s): the rows received fix the codeword alone; a liar among them goes
     unnoticed by the PS. Ground truth catches it."""
-    s = run(*CYC7, *LIAR0, "ps.wait=first_k", "ps.k=5")
+    s = run_once(*CYC7, *LIAR0, "ps.wait=first_k", "ps.k=5")
     assert s["decode_failures"] == 0 and s["corrupted_updates"] == 6
 
 
-def test_repetition_decodable_skips_the_straggler_and_trains_the_same_model(run: Run) -> None:
-    waited = run(*REP9, *LIAR0, "ps.wait=all")
-    early = run(*REP9, *LIAR0, "ps.wait=decodable")
+def test_repetition_decodable_skips_the_straggler_and_trains_the_same_model(run_once: Run) -> None:
+    waited = run_once(*REP9, *LIAR0, "ps.wait=all")
+    early = run_once(*REP9, *LIAR0, "ps.wait=decodable")
     assert received(waited) == {9} and received(early) == {8}
     assert early["sim_time_s"] < waited["sim_time_s"] / 2
     assert early["model_digest"] == waited["model_digest"]
@@ -111,23 +93,25 @@ def test_repetition_decodable_skips_the_straggler_and_trains_the_same_model(run:
 
 
 @pytest.mark.parametrize("policy", [["ps.wait=first_k", "ps.k=8"], ["ps.wait=deadline"]])
-def test_repetition_erasures_inside_the_bound_change_nothing(run: Run, policy: list[str]) -> None:
-    waited = run(*REP9, *LIAR0, "ps.wait=all")
-    s = run(*REP9, *LIAR0, *policy, "ps.deadline_s=0.2")
+def test_repetition_erasures_inside_the_bound_change_nothing(
+    run_once: Run, policy: list[str]
+) -> None:
+    waited = run_once(*REP9, *LIAR0, "ps.wait=all")
+    s = run_once(*REP9, *LIAR0, *policy, "ps.deadline_s=0.2")
     assert received(s) == {8}
     assert s["model_digest"] == waited["model_digest"]
 
 
 def test_repetition_decodable_beats_wait_all_under_shifted_exp_with_the_same_model(
-    run: Run,
+    run_once: Run,
 ) -> None:
     """Issue 3 must-show 2: random stragglers (shift 0.05 s + Exp(0.01 s) per part), a
     liar at rank 0. Stopping once every group has a majority saves simulated time and
     changes no bit of the model."""
     rep = ["train.iterations=6", "latency=shifted_exp", "code=repetition", "code.r=3"]
     rep += ["cluster.workers=9", *LIAR0]
-    waited = run(*rep, "ps.wait=all")
-    early = run(*rep, "ps.wait=decodable")
+    waited = run_once(*rep, "ps.wait=all")
+    early = run_once(*rep, "ps.wait=decodable")
     assert received(waited) == {9} and min(received(early)) < 9
     assert early["sim_time_s"] < waited["sim_time_s"]
     assert early["model_digest"] == waited["model_digest"]

@@ -16,6 +16,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import yaml  # noqa: E402
 
+from sim.sweep.summary import parse_overrides  # noqa: E402
+
 
 @dataclass
 class RunResult:
@@ -32,11 +34,7 @@ def _overrides(run_dir: Path) -> dict[str, str]:
     f = run_dir / ".hydra" / "overrides.yaml"
     if not f.exists():
         return {}
-    out: dict[str, str] = {}
-    for item in yaml.safe_load(f.read_text()) or []:
-        key, _, value = str(item).partition("=")
-        out[key.lstrip("+~")] = value
-    return out
+    return parse_overrides(yaml.safe_load(f.read_text()) or [])
 
 
 def _curve(run_dir: Path) -> list[tuple[float, float, float]]:

@@ -15,18 +15,12 @@ from typing import Any
 
 import yaml
 
+from sim.sweep.summary import job_dirs, parse_overrides
+
 SUMMARY = ("status", "final_accuracy", "final_loss", "corrupted_updates", "decode_failures")
 PIVOTS = (("final_accuracy", "final test accuracy"), ("corrupted_updates", "corrupted updates"))
 
 Row = dict[str, Any]
-
-
-def job_dirs(sweep: Path) -> list[Path]:
-    """Job folders (those with a summary), in job-number order."""
-    found = [p.parent for p in sweep.glob("*/summary.json")]
-    return sorted(
-        found, key=lambda p: (not p.name.isdigit(), int(p.name) if p.name.isdigit() else 0, p.name)
-    )
 
 
 def collect(sweep: Path) -> tuple[list[Row], list[str]]:
@@ -34,14 +28,11 @@ def collect(sweep: Path) -> tuple[list[Row], list[str]]:
     rows: list[Row] = []
     keys: list[str] = []
     for job in job_dirs(sweep):
+        if not (job / "summary.json").is_file():
+            continue  # not finished: nothing to tabulate
         overrides = yaml.safe_load((job / ".hydra" / "overrides.yaml").read_text()) or []
-        row: Row = {}
-        for item in overrides:
-            key, _, value = str(item).partition("=")
-            key = key.lstrip("+~")
-            row[key] = value
-            if key not in keys:
-                keys.append(key)
+        row: Row = parse_overrides(overrides)
+        keys += [k for k in row if k not in keys]
         summary = json.loads((job / "summary.json").read_text())
         row.update({k: summary.get(k) for k in SUMMARY})
         row["job"] = job.name

@@ -179,7 +179,11 @@ class GradientOracle:
         part_loss = self._part_losses(self.model(self.x.reshape(P * m, -1)))  # (P,)
         if self.batch_loss is None:
             self.batch_loss = part_loss.detach().mean()
-        c = coeffs.to(part_loss.device, non_blocking=True)
+        return self._weighted_grad(part_loss, coeffs.to(part_loss.device, non_blocking=True))
+
+    def _weighted_grad(self, part_loss: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        """Gradient of ``sum_p c[p] * part_loss[p]`` (complex ``c``: real and imaginary
+        parts by two backward passes through one graph)."""
         if not c.is_complex():
             return self._flat_grad((part_loss * c.to(part_loss.dtype)).sum())
         re = self._flat_grad((part_loss * c.real.to(part_loss.dtype)).sum(), keep=True)
@@ -237,12 +241,7 @@ class GradientOracle:
             self.model(x.reshape(u * mm, -1)), y.reshape(-1), reduction="none"
         ).reshape(u, mm)
         part_loss = per_sample.mean(1)  # (u,)
-        c = coeffs.to(part_loss.device)[used]
-        if not c.is_complex():
-            return self._flat_grad((part_loss * c.to(part_loss.dtype)).sum())
-        re = self._flat_grad((part_loss * c.real.to(part_loss.dtype)).sum(), keep=True)
-        im = self._flat_grad((part_loss * c.imag.to(part_loss.dtype)).sum())
-        return torch.complex(re.double(), im.double())
+        return self._weighted_grad(part_loss, coeffs.to(part_loss.device)[used])
 
     def compute(self, m: Message) -> torch.Tensor:
         """What one worker computes by itself: ``m`` from fresh part gradients."""
