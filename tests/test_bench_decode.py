@@ -21,11 +21,12 @@ def test_decode_benchmark_prints_its_ratios() -> None:
         timeout=120,
     )
     assert p.returncode == 0, p.stderr
-    last = p.stdout.strip().splitlines()[-5:]
+    last = p.stdout.strip().splitlines()[-6:]
     assert [line.split(":")[0] for line in last] == [
         "repetition decode / mean",
         "cyclic decode / mean (same messages)",
         "cyclic decode / mean of float32 messages",
         "geometric median / repetition decode",
         "geometric median / cyclic decode",
+        "geometric median of float32 messages / cyclic decode",
     ]

@@ -99,3 +99,17 @@ def test_recovery_weights_invert_the_code_on_any_sufficient_rows() -> None:
     y = dft(n)[:, : n - 2 * s] @ x
     for rows in ([0, 1, 2, 3], [2, 5, 7, 9], list(range(n))):
         assert torch.allclose(recovery_weights(rows, n, s) @ y[rows], x[0], atol=1e-12)
+
+
+def test_location_says_how_clearly_each_blamed_row_is_wrong() -> None:
+    n, s = 15, 2
+    gen = torch.Generator().manual_seed(5)
+    x = torch.randn(n - 2 * s, dtype=torch.float64, generator=gen).to(CDTYPE)
+    y = dft(n)[:, : n - 2 * s] @ x  # a codeword
+    present = torch.ones(n, dtype=torch.bool)
+    clean = locate(y, present, s, 1e-10)
+    assert clean is not None and clean.errors == [] and clean.blame == float("inf")
+    y[3] += 1e-3 * y.abs().max()  # trusted again, row 3 misses the codeword by ~1e-4
+    found = locate(y, present, s, 1e-10)
+    assert found is not None and found.errors == [3]
+    assert 1e-6 < found.blame < 1e-2

@@ -11,7 +11,12 @@ Decoding looks at one random projection ``y_i = z_i·f`` of every message, with
 error orthogonal to a known ``f`` would be invisible (``fresh_projection=false`` keeps
 one ``f`` forever, to show that). When no set of rows explains the projections — more
 errors than the code corrects — the decoder reports a failure and returns nothing,
-never a guess.
+never a guess. Dense messages are projected blocked first (:mod:`sim.codes.dense`:
+a few roundings of their own precision, at the cost of one pass); a failure, or an
+answer that blames a row which would fit the codeword within ``DOUBT`` tolerances, is
+decided again on float64 projections. The fast path's own rounding stays far below
+that margin, so it cannot turn a decodable iteration into a failure or have an honest
+worker blamed; it can only let through a lie of about its own size.
 
 Honest messages stay symbolic: the projection of ``PartSum(a)`` is ``a·(G f)`` (one
 call to ``project``), and when every trusted row is symbolic, so is the result.
@@ -32,6 +37,7 @@ from sim.errors import ConfigError
 from sim.messages import Message, PartSum, one_hot
 
 DTYPE_SLACK = 2  # a message is checked no finer than 2 ulps of its own dtype
+DOUBT = 16  # blame by less than this many tolerances is decided again in float64
 
 
 class CyclicCode:
@@ -60,7 +66,7 @@ class CyclicCode:
         self._honest = [PartSum(self.W[i]) for i in range(n)]
         self.f: torch.Tensor | None = None  # this iteration's projection (d,)
         self._gf: torch.Tensor | None = None  # (P,) g_p·f
-        self._y: dict[int, tuple[Message, complex]] = {}
+        self._y: dict[int, tuple[Message, complex, bool]] = {}  # (row, y_i, exact)
 
     def load(self, rank: int) -> int:
         return 2 * self.s + 1
@@ -102,22 +108,32 @@ class CyclicCode:
         return complex(coeffs.to(CDTYPE) @ self._gf)
 
     def _projections(
-        self, received: dict[int, Message], materialize: Materialize, project: Project | None
+        self,
+        received: dict[int, Message],
+        materialize: Materialize,
+        project: Project | None,
+        exact: bool,
     ) -> dict[int, complex]:
-        """``y_i = z_i·f`` of every message, each computed once per iteration."""
-        fresh = {i: m for i, m in received.items() if self._y.get(i, (None,))[0] is not m}
+        """``y_i = z_i·f`` of every message, each computed once per iteration (a dense
+        one again if ``exact`` is asked for and it was only blocked so far)."""
+        fresh = {
+            i: m
+            for i, m in received.items()
+            if i not in self._y or self._y[i][0] is not m or (exact and not self._y[i][2])
+        }
         dense = {i: m for i, m in fresh.items() if not isinstance(m, PartSum)}
         shape = [m for m in received.values() if not isinstance(m, PartSum)]
         if not shape:  # only symbolic rows, not all honest: one part shows d
             shape = [materialize(one_hot(0, self.parts))]
         f = self.projection(shape[0].numel(), shape[0].device)
         if dense:
-            ys = project_rows(as_matrix(list(dense.values())), f).cpu()
+            ys = project_rows(as_matrix(list(dense.values())), f, exact).cpu()
             for (i, row), value in zip(dense.items(), ys.tolist(), strict=True):
-                self._y[i] = (row, complex(value))
+                self._y[i] = (row, complex(value), exact)
         for i, m in fresh.items():
             if isinstance(m, PartSum):
-                self._y[i] = (m, self._symbolic_projection(m.coeffs, f, materialize, project))
+                value = self._symbolic_projection(m.coeffs, f, materialize, project)
+                self._y[i] = (m, value, True)
         return {i: self._y[i][1] for i in received}
 
     def _tolerance(self, received: dict[int, Message]) -> float:
@@ -128,22 +144,44 @@ class CyclicCode:
     def _locate(
         self, received: dict[int, Message], materialize: Materialize, project: Project | None
     ) -> tuple[Location | None, set[int]]:
-        """(where the errors are, or None if undecodable; rows with non-finite values)."""
+        """(where the errors are, or None if undecodable; rows with non-finite values).
+
+        Dense rows are first projected blocked (fast, off by a few roundings of their own
+        precision). That answer is kept when it is clear; a failure, or an answer that
+        blames a row which, trusted again, misses the codeword by less than ``DOUBT``
+        tolerances (that might be the rounding), is decided again on float64 projections."""
         n, s = self.n, self.s
         if all(isinstance(m, PartSum) and m.same_as(self._honest[i]) for i, m in received.items()):
             # every row is exactly its honest codeword row: nothing to look for
             ok = n - len(received) <= 2 * s
             return (Location([], sorted(received)) if ok else None), set()
-        values = [0j] * n
-        present = torch.zeros(n, dtype=torch.bool)
+        tol = self._tolerance(received)
+        found, broken = self._locate_with(received, materialize, project, tol, exact=False)
+        doubtful = found is None or found.blame <= DOUBT * tol
+        dense = any(not isinstance(m, PartSum) for m in received.values())
+        if doubtful and dense and n - len(received) <= 2 * s:
+            found, broken = self._locate_with(received, materialize, project, tol, exact=True)
+        return found, broken
+
+    def _locate_with(
+        self,
+        received: dict[int, Message],
+        materialize: Materialize,
+        project: Project | None,
+        tolerance: float,
+        exact: bool,
+    ) -> tuple[Location | None, set[int]]:
+        values = [0j] * self.n
+        present = torch.zeros(self.n, dtype=torch.bool)
         broken: set[int] = set()
-        for i, value in self._projections(received, materialize, project).items():
+        projections = self._projections(received, materialize, project, exact)
+        for i, value in projections.items():
             if cmath.isfinite(value):
                 values[i], present[i] = value, True
             else:  # a NaN/Inf message is wrong at a known place: an erasure
                 broken.add(i)
         y = torch.tensor(values, dtype=CDTYPE)
-        return locate(y, present, s, self._tolerance(received)), broken
+        return locate(y, present, self.s, tolerance), broken
 
     # ------------------------------------------------------------------ decoding
 
