@@ -60,46 +60,46 @@ class Counting:
         return project_rows(m, f, exact)
 
 
-def wire(code: CyclicCode, d: int, seed: int) -> tuple[dict[int, Message], torch.Tensor]:
-    """Dense complex64 messages of ``n`` honest workers, and the mean they encode."""
-    g = torch.randn(code.n, d, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
-    z = (code.W @ g.to(CDTYPE)).to(torch.complex64)
-    return {i: z[i] for i in range(code.n)}, g.mean(0)
+@pytest.fixture
+def counting(monkeypatch: pytest.MonkeyPatch) -> Counting:
+    calls = Counting()
+    monkeypatch.setattr(cyclic, "project_rows", calls)
+    return calls
 
 
-def test_a_clear_answer_is_not_checked_again(monkeypatch: pytest.MonkeyPatch) -> None:
-    counting = Counting()
-    monkeypatch.setattr(cyclic, "project_rows", counting)
-    code = CyclicCode(15, s=2)
+def wire(
+    n: int, s: int, d: int, seed: int, gen: int = 0
+) -> tuple[CyclicCode, dict[int, Message], torch.Tensor]:
+    """A code at the start of an iteration, the dense complex64 messages of ``n`` honest
+    workers, and the mean they encode."""
+    code = CyclicCode(n, s=s, gen=torch.Generator().manual_seed(gen))
     code.honest_messages()
-    received, mean = wire(code, 3000, seed=1)
+    g = torch.randn(n, d, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+    z = (code.W @ g.to(CDTYPE)).to(torch.complex64)
+    return code, {i: z[i] for i in range(n)}, g.mean(0)
+
+
+def test_a_clear_answer_is_not_checked_again(counting: Counting) -> None:
+    code, received, mean = wire(15, 2, 3000, seed=1)
     received[4], received[9] = -100 * received[4], 7 * received[9]
     out = code.decode(received, lambda m: m)
     assert out.suspects == {4, 9} and counting.exact == 0
     assert rel(out.candidates[0].double(), mean) < 1e-4
 
 
-def test_a_failure_is_confirmed_on_float64_projections(monkeypatch: pytest.MonkeyPatch) -> None:
-    counting = Counting()
-    monkeypatch.setattr(cyclic, "project_rows", counting)
-    code = CyclicCode(15, s=2)
-    code.honest_messages()
-    received, _ = wire(code, 3000, seed=2)
+def test_a_failure_is_confirmed_on_float64_projections(counting: Counting) -> None:
+    code, received, _ = wire(15, 2, 3000, seed=2)
     for i in (1, 5, 11):  # three independent liars: one more than s
         received[i] = -(i + 1) * received[i]
     out = code.decode(received, lambda m: m)
     assert out.failures == 1 and counting.exact == 1
 
 
-def test_a_faint_blame_is_decided_in_float64(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_faint_blame_is_decided_in_float64(counting: Counting) -> None:
     """A lie a few tolerances big: the fast projection's rounding could have made an
     honest row look like that, so float64 projections decide — and find the liar."""
-    counting = Counting()
-    monkeypatch.setattr(cyclic, "project_rows", counting)
     n, s, d, liar = 15, 2, 3000, 6
-    code = CyclicCode(n, s=s)
-    code.honest_messages()
-    received, _ = wire(code, d, seed=3)
+    code, received, _ = wire(n, s, d, seed=3)
     f = code.projection(d)
     tol = code._tolerance(received)
     push = torch.randn(d, generator=torch.Generator().manual_seed(4), dtype=torch.complex64)
@@ -132,9 +132,7 @@ def test_a_clear_answer_does_not_depend_on_which_projection_gave_it(
     scales = [10 ** data.draw(st.floats(-3, 4), label=f"lie {r}") for r in liars]
     answers = []
     for doubt in (cyclic.DOUBT, float("inf")):  # inf: every answer decided in float64
-        code = CyclicCode(n, s=s, gen=torch.Generator().manual_seed(seed))
-        code.honest_messages()
-        received, _ = wire(code, d, seed)
+        code, received, _ = wire(n, s, d, seed, gen=seed)
         gen = torch.Generator().manual_seed(seed + 1)
         for r, scale in zip(liars, scales, strict=True):
             noise = torch.randn(d, generator=gen, dtype=torch.complex64)
