@@ -13,14 +13,11 @@ from sim.codes.cyclic import CyclicCode
 from sim.codes.dense import BLOCK, as_matrix, project_rows
 from sim.codes.dft import CDTYPE, codeword_residual
 from sim.messages import Message
+from tests.test_cyclic import rel_error
 
 
 def reference(rows: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
     return rows.to(CDTYPE) @ f.to(CDTYPE)
-
-
-def rel(a: torch.Tensor, b: torch.Tensor) -> float:
-    return float(torch.linalg.vector_norm(a - b) / torch.linalg.vector_norm(b))
 
 
 @pytest.mark.parametrize("d", [1, BLOCK // 2 - 1, BLOCK // 2, BLOCK // 2 + 1, 1000, 4099])
@@ -34,8 +31,8 @@ def test_both_projections_agree_with_complex128(d: int, dtype: torch.dtype, k: i
     want = reference(rows, f)
     m = as_matrix(list(rows))
     eps = torch.finfo(rows.real.dtype).eps
-    assert rel(project_rows(m, f, exact=True), want) < 1e-13
-    assert rel(project_rows(m, f), want) < max(8 * eps, 1e-13)  # a few roundings of the dtype
+    assert rel_error(project_rows(m, f, exact=True), want) < 1e-13
+    assert rel_error(project_rows(m, f), want) < max(8 * eps, 1e-13)  # a few roundings of the dtype
 
 
 def test_blocked_projection_beats_a_plain_float32_sum() -> None:
@@ -46,7 +43,7 @@ def test_blocked_projection_beats_a_plain_float32_sum() -> None:
     want = reference(rows, f)
     plain = rows @ f.to(torch.complex64)
     blocked = project_rows(as_matrix(list(rows)), f)
-    assert rel(blocked, want) < rel(plain.to(CDTYPE), want) / 10
+    assert rel_error(blocked, want) < rel_error(plain.to(CDTYPE), want) / 10
 
 
 class Counting:
@@ -84,7 +81,7 @@ def test_a_clear_answer_is_not_checked_again(counting: Counting) -> None:
     received[4], received[9] = -100 * received[4], 7 * received[9]
     out = code.decode(received, lambda m: m)
     assert out.suspects == {4, 9} and counting.exact == 0
-    assert rel(out.candidates[0].double(), mean) < 1e-4
+    assert rel_error(out.candidates[0].double(), mean) < 1e-4
 
 
 def test_a_failure_is_confirmed_on_float64_projections(counting: Counting) -> None:

@@ -32,7 +32,7 @@ import torch
 
 from sim.codes.base import Decoded, Materialize, Project
 from sim.codes.dense import as_matrix, combine_rows, project_rows
-from sim.codes.dft import CDTYPE, Location, encoding_matrix, locate, recovery_weights
+from sim.codes.dft import CDTYPE, Location, blame, encoding_matrix, locate, recovery_weights
 from sim.errors import ConfigError
 from sim.messages import Message, PartSum, one_hot
 
@@ -156,11 +156,14 @@ class CyclicCode:
             ok = n - len(received) <= 2 * s
             return (Location([], sorted(received)) if ok else None), set()
         tol = self._tolerance(received)
-        found, broken = self._locate_with(received, materialize, project, tol, exact=False)
-        doubtful = found is None or found.blame <= DOUBT * tol
+        found, broken, y = self._locate_with(received, materialize, project, tol, exact=False)
         dense = any(not isinstance(m, PartSum) for m in received.values())
-        if doubtful and dense and n - len(received) <= 2 * s:
-            found, broken = self._locate_with(received, materialize, project, tol, exact=True)
+        if (
+            dense
+            and n - len(received) <= 2 * s
+            and (found is None or blame(y, found, s) <= DOUBT * tol)
+        ):
+            found, broken, _ = self._locate_with(received, materialize, project, tol, exact=True)
         return found, broken
 
     def _locate_with(
@@ -170,7 +173,8 @@ class CyclicCode:
         project: Project | None,
         tolerance: float,
         exact: bool,
-    ) -> tuple[Location | None, set[int]]:
+    ) -> tuple[Location | None, set[int], torch.Tensor]:
+        """(errors or None, non-finite rows, the projections ``y`` (n,) they came from)."""
         values = [0j] * self.n
         present = torch.zeros(self.n, dtype=torch.bool)
         broken: set[int] = set()
@@ -181,7 +185,7 @@ class CyclicCode:
             else:  # a NaN/Inf message is wrong at a known place: an erasure
                 broken.add(i)
         y = torch.tensor(values, dtype=CDTYPE)
-        return locate(y, present, self.s, tolerance), broken
+        return locate(y, present, self.s, tolerance), broken, y
 
     # ------------------------------------------------------------------ decoding
 

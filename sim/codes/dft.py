@@ -125,7 +125,6 @@ class Location:
 
     errors: list[int]  # present rows it found wrong
     honest: list[int]  # present rows it trusts (one codeword explains them all)
-    blame: float = math.inf  # smallest residual with one of the errors trusted again
 
 
 def locate(y: torch.Tensor, present: torch.Tensor, s: int, tolerance: float) -> Location | None:
@@ -138,8 +137,6 @@ def locate(y: torch.Tensor, present: torch.Tensor, s: int, tolerance: float) -> 
     guess is accepted only if the other rows fit one codeword to within ``tolerance``
     (relative least-squares residual). ``None`` when no guess passes: the errors are
     beyond what the code can correct, and saying so is all a decoder can honestly do.
-    ``Location.blame`` tells how clearly the rows called wrong are wrong: the smallest
-    residual when one of them is trusted again.
     """
     n = y.shape[0]
     t = int((~present).sum())
@@ -156,11 +153,17 @@ def locate(y: torch.Tensor, present: torch.Tensor, s: int, tolerance: float) -> 
             wrong = rows[torch.argsort(locator_values(alpha, x[rows]))[:e]]
         keep = rows[~torch.isin(rows, wrong)]
         if codeword_residual(y, keep, s) <= tolerance:
-            errors = sorted(wrong.tolist())
-            trusted_again = (codeword_residual(y, torch.cat([keep, u[None]]), s) for u in wrong)
-            blame = min(trusted_again, default=math.inf)
-            return Location(errors, keep.tolist(), blame)
+            return Location(sorted(wrong.tolist()), keep.tolist())
     return None
+
+
+def blame(y: torch.Tensor, found: Location, s: int) -> float:
+    """How clearly the rows ``found`` wrong are wrong: the smallest residual of the
+    codeword fit when one of them is trusted again (inf when none was found wrong)."""
+    return min(
+        (codeword_residual(y, torch.tensor([*found.honest, u]), s) for u in found.errors),
+        default=math.inf,
+    )
 
 
 def recovery_weights(honest: list[int], n: int, s: int) -> torch.Tensor:
