@@ -19,6 +19,7 @@ import resource
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -45,15 +46,16 @@ def child(overrides: list[str]) -> None:
 
     from benchmarks.common import make_cfg
     from sim.build import build
-    from sim.world import World
+    from sim.runs.session import Session
 
     cfg = make_cfg(*overrides)
-    parts = build(cfg)
-    learning = parts.learning
+    world = build(cfg)
+    learning: Any = world.math
     with tempfile.TemporaryDirectory() as out:
-        world = World(cfg, parts, Path(out))
+        session = Session(world, Path(out), None)
         setup = peak_mib()
-        summary = world.run()
+        session.run()
+        summary = session.summary()
     data = learning.data
     data_bytes = sum(t.numel() * t.element_size() for t in (data.x_train, data.y_train))
     data_bytes += sum(t.numel() * t.element_size() for t in (data.x_test, data.y_test))
@@ -65,7 +67,7 @@ def child(overrides: list[str]) -> None:
                 "parts": learning.code.parts,
                 "d": learning.oracle.d,
                 "data_mib": data_bytes / MiB,
-                "iterations": summary["iterations"],
+                "iterations": summary.iterations,
             }
         )
     )

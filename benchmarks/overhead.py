@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch  # noqa: E402
 from torch.nn import functional as F  # noqa: E402
 
-from benchmarks.common import SCENARIOS, make_cfg, time_simulation  # noqa: E402
+from benchmarks.common import make_cfg, time_simulation  # noqa: E402
 from sim.build import device  # noqa: E402
 from sim.training.datasets import Dataset  # noqa: E402
 from sim.training.models import MLP  # noqa: E402
@@ -94,9 +94,7 @@ def main() -> None:
             f"train.iterations={args.naive_iterations}",
         ),
     }
-    has_cyclic = (SCENARIOS / "code" / "cyclic.yaml").exists()
-    if has_cyclic:
-        cases["c"] = make_cfg(*common, "code=cyclic", "code.s=1", "adversary=none")
+    cases["c"] = make_cfg(*common, "code=cyclic", "code.s=1", "adversary=none")
     cfg = cases["b"]
     from hydra.utils import instantiate
 
@@ -111,7 +109,7 @@ def main() -> None:
         times["a"].append(plain_loop(data, args.batch, it, cfg.train.lr) / it)
         for key, case in cases.items():
             seconds, summary = time_simulation(case)
-            times[key].append(seconds / summary["iterations"])
+            times[key].append(seconds / summary.iterations)
         row = "  ".join(f"{k}={v[-1] * 1e3:7.1f}ms" for k, v in times.items())
         print(f"round {r}: {row}", flush=True)
     med = {k: statistics.median(v) for k, v in times.items()}
@@ -132,10 +130,7 @@ def main() -> None:
     print("ratios: medians over rounds of each round's time / that round's (a)")
     print(f"(b+)/(a) = {ratio('b+'):.3f}  (the adversary computes its own part)")
     print(f"(b)/(a) = {ratio('b'):.3f}")
-    if has_cyclic:
-        print(f"(c)/(a) = {ratio('c'):.3f}")
-    else:
-        print("(c) n/a: no cyclic code")
+    print(f"(c)/(a) = {ratio('c'):.3f}")
     print(f"naive (d)/(a) = {ratio('d'):.3f}")
 
 

@@ -26,13 +26,9 @@ import simpy
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from hydra import compose, initialize_config_dir  # noqa: E402
-
+from sim.api import compose  # noqa: E402
 from sim.build import build  # noqa: E402
-from sim.config import register  # noqa: E402
-from sim.world import World, simulate  # noqa: E402
-
-SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
+from sim.runs.session import Session, execute  # noqa: E402
 
 
 def bare_loop(n: int, iterations: int, seed: int = 0) -> float:
@@ -76,15 +72,14 @@ def overrides(n: int, iterations: int) -> list[str]:
 
 def our_world(n: int, iterations: int, out: Path) -> tuple[float, float]:
     """(wall seconds of the simulation, of writing its outputs)."""
-    with initialize_config_dir(config_dir=str(SCENARIOS), version_base="1.3"):
-        cfg = compose("config", overrides=overrides(n, iterations))
+    cfg = compose(overrides(n, iterations))
     out.mkdir(parents=True)
-    world = World(cfg, build(cfg), out)
+    session = Session(build(cfg), out, None)
     start = time.perf_counter()
-    world.run()
+    session.run()
     run_s = time.perf_counter() - start
     start = time.perf_counter()
-    simulate(cfg, out / "full")  # again, with every output file, for the second number
+    execute(cfg, out / "full")  # again, with every output file, for the second number
     return run_s, time.perf_counter() - start
 
 
@@ -94,7 +89,6 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=20)
     parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args()
-    register()
     n, its = args.workers, args.iterations
     bare, ours, full = [], [], []
     with tempfile.TemporaryDirectory() as tmp:

@@ -1,33 +1,45 @@
-"""The one place where a composed config becomes objects."""
+"""The one place where a composed config becomes objects: ``build(cfg) -> World``.
+
+Every option is made the same way (:func:`make`): its ``_target_`` is called with the
+option's own settings, plus the *provided* arguments its signature asks for (the
+simulator's facts, declared per group in :data:`sim.config.options.GROUPS`: ``n`` and
+``gen`` for codes, ``n``, ``f`` and ``code`` for adversary strategies, ``workers`` for
+topologies, ``in_features`` and ``classes`` for models). Settings every option of a
+group shares (an adversary's placement, a rule's pre-aggregators, the workers' speed
+factors) are the builder's to use.
+"""
 
 from __future__ import annotations
 
 import inspect
-from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 import torch
-from hydra.utils import get_class, instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from sim import validate
 from sim.adversaries.adversary import Adversary, Group
 from sim.adversaries.placement import Placer
 from sim.adversaries.schedule import Schedule
-from sim.aggregators.base import Aggregator
+from sim.aggregators.base import Aggregator, Linear
 from sim.aggregators.bucketing import Bucketing
-from sim.aggregators.chain import Chain, PreAggregator
+from sim.aggregators.chain import Chain, Pre, PreAggregator
 from sim.aggregators.nnm import NNM
 from sim.codes.base import Code
-from sim.config import SCHEMAS, AdversaryConf, Device, OracleMode, Placement, Wait, Workload
-from sim.config import PreAggregator as Pre
-from sim.errors import ConfigError
-from sim.latency import LatencyModel
+from sim.config import validate
+from sim.config.errors import ConfigError
+from sim.config.options import GROUPS, locate
+from sim.config.schema import Device, OracleMode, Workload
+from sim.latency import LatencyModel, Speeds
+from sim.network import PS, Network
+from sim.nodes.ps import ParameterServer, RoundMath, WaitPolicy
+from sim.nodes.worker import Worker
 from sim.protocol import Learning
-from sim.timing import TimingOnly, check_decodable, count_parameters
+from sim.runs.trace import Trace
+from sim.timing import TimingOnly, count_parameters
 from sim.training.datasets import BatchSampler, Dataset
 from sim.training.oracle import GradientOracle
+from sim.world import World
 
 STREAMS = (
     "data",
@@ -41,9 +53,12 @@ STREAMS = (
     "aggregator",  # appended: earlier streams keep their seeds
 )
 
+Seeds = dict[str, np.random.SeedSequence]
 
-def streams(seed: int) -> dict[str, np.random.SeedSequence]:
-    """Independent random streams, one per role, at fixed positions (DESIGN §6)."""
+
+def streams(seed: int) -> Seeds:
+    """Independent random streams, one per role, at fixed positions: adding a role at the
+    end never changes the numbers any other role draws."""
     return dict(zip(STREAMS, np.random.SeedSequence(seed).spawn(len(STREAMS)), strict=True))
 
 
@@ -55,6 +70,11 @@ def torch_gen(seq: np.random.SeedSequence) -> torch.Generator:
     return torch.Generator().manual_seed(int(seq.generate_state(1, dtype=np.uint64)[0] >> 1))
 
 
+def child(seq: np.random.SeedSequence, key: int) -> np.random.SeedSequence:
+    """A fixed sub-stream of ``seq`` (independent of how often anyone calls ``spawn``)."""
+    return np.random.SeedSequence(seq.entropy, spawn_key=(*seq.spawn_key, key))
+
+
 def device(choice: Device) -> torch.device:
     if choice is Device.cuda and not torch.cuda.is_available():
         raise ConfigError("device=cuda but no CUDA device is available (use device=auto or cpu)")
@@ -63,217 +83,130 @@ def device(choice: Device) -> torch.device:
     return torch.device(choice.value)
 
 
-def _make(node: Any, what: str, **kwargs: Any) -> Any:
+def settings(group: str, node: DictConfig) -> dict[str, Any]:
+    """The option's own settings: the node without ``_target_`` and the group's common keys."""
+    common = set(validate.common_keys(group))
+    plain = OmegaConf.to_container(node, resolve=True)
+    assert isinstance(plain, dict)
+    return {str(k): v for k, v in plain.items() if k != "_target_" and k not in common}
+
+
+def make(group: str, node: DictConfig, **provided: Any) -> Any:
+    """Call the option's target with its settings and the provided arguments it takes."""
+    target = locate(str(node._target_))
+    params = inspect.signature(target).parameters
+    takes = {k: v for k, v in provided.items() if k in params and k in GROUPS[group].provides}
     try:
-        return instantiate(node, **kwargs)
-    except Exception as exc:  # Hydra wraps the constructor's error; surface ours unchanged
-        cause: BaseException | None = exc
-        while cause is not None and not isinstance(cause, ConfigError):
-            cause = cause.__cause__
-        if cause is not None:
-            raise cause from None
-        raise ConfigError(f"{what}: {exc}") from exc
+        return target(**settings(group, node), **takes)
+    except ConfigError:
+        raise
+    except (TypeError, ValueError) as exc:  # a user's class refusing its settings
+        raise ConfigError(f"{group}={node._target_}: {exc}".splitlines()[0]) from None
 
 
-@dataclass
-class Parts:
-    code: Code
-    rule: Aggregator
-    adversary: Adversary
-    latency: LatencyModel
-    graph: Any
-    learning: Learning | TimingOnly  # the round's math: real gradients, or sizes only
-    seeds: dict[str, np.random.SeedSequence]
+def aggregator(node: DictConfig, seeds: Seeds) -> Aggregator:
+    """The rule, behind its pre-aggregators."""
+    rule: Aggregator = make("aggregator", node)
+    gen = rng(seeds["aggregator"])
+    pre: list[PreAggregator] = [
+        NNM(node.f) if kind is Pre.nnm else Bucketing(node.bucket_size, gen) for kind in node.pre
+    ]
+    return Chain(pre, rule) if pre else rule
 
 
-def check(cfg: DictConfig) -> None:
-    """Every range and cross-field problem at once (see :mod:`sim.validate`)."""
-    validate.check(cfg)
-
-
-def _child(seq: np.random.SeedSequence, key: int) -> np.random.SeedSequence:
-    """A fixed sub-stream of ``seq`` (independent of how often anyone calls ``spawn``)."""
-    return np.random.SeedSequence(seq.entropy, spawn_key=(*seq.spawn_key, key))
-
-
-def _group_specs(node: DictConfig) -> list[tuple[str, DictConfig]]:
-    """(option name, full adversary node) per group: one for ``adversary=NAME``, or the mix."""
-    if "groups" not in node:
-        return [(_option_name(node._target_), node)]
-    unused = {
-        k: node[k]
-        for k in sorted(set(AdversaryConf.__dataclass_fields__) - {"_target_"})
-        if node[k] != getattr(AdversaryConf(), k)
-    }
-    if unused:
-        raise ConfigError(
-            f"adversary=mixed: set {', '.join(unused)} inside each of adversary.groups, "
-            "not at the top level"
-        )
-    schemas = SCHEMAS["adversary"]
-    specs = []
-    for k, raw in enumerate(node.groups):
-        where = f"adversary.groups[{k}]"
-        if not isinstance(raw, DictConfig) or "name" not in raw:
-            raise ConfigError(f"{where} needs a `name`: one of {sorted(set(schemas) - {'mixed'})}")
-        name = raw.name
-        if name not in schemas or name == "mixed":
-            valid = sorted(set(schemas) - {"mixed"})
-            raise ConfigError(f"{where}.name={name} is not an adversary; valid: {valid}")
-        body = {key: v for key, v in raw.items() if key != "name"}
-        try:
-            spec = cast(DictConfig, OmegaConf.merge(OmegaConf.structured(schemas[name]), body))
-        except Exception as exc:  # a misspelt key or a wrong type in a group
-            raise ConfigError(f"{where} ({name}): {exc}".splitlines()[0]) from None
-        specs.append((name, spec))
-    return specs
-
-
-def _option_name(target: str) -> str:
-    for name, schema in SCHEMAS["adversary"].items():
-        if schema._target_ == target:  # type: ignore[attr-defined]
-            return name
-    return get_class(target).__name__.lower()
-
-
-def _count(spec: DictConfig) -> int:
-    return len(spec.ids) if spec.ids or spec.placement is Placement.explicit else int(spec.count)
-
-
-def adversary(cfg: DictConfig, code: Code, seeds: dict[str, np.random.SeedSequence]) -> Adversary:
+def adversary(cfg: DictConfig, code: Code, seeds: Seeds) -> Adversary:
     """The adversary groups. Group 0 draws from the ``placement``/``adversary`` streams,
-    group k > 0 from fixed sub-streams of them; schedules from their own sub-streams.
-    Strategies whose constructor takes ``n`` (workers), ``f`` (all adversaries) or ``code``
-    (the run's code, e.g. to learn a projection it reuses) get them.
-    """
-    specs = [(name, spec) for name, spec in _group_specs(cfg.adversary) if name != "none"]
-    f = sum(_count(spec) for _, spec in specs)
-    if f > code.n:
-        raise ConfigError(f"{f} adversaries in all groups exceed cluster.workers={code.n}")
-    common = set(AdversaryConf.__dataclass_fields__) - {"_target_"}
+    group k > 0 from fixed sub-streams of them; schedules from their own sub-streams."""
+    specs = validate.adversary_groups(cfg)
+    f = sum(validate.group_workers(spec) for _, spec in specs)
     groups = []
     for k, (name, spec) in enumerate(specs):
-        params = {
-            key: v
-            for key, v in OmegaConf.to_container(spec).items()  # type: ignore[union-attr]
-            if key not in common
-        }
-        accepts = inspect.signature(get_class(spec._target_)).parameters
-        given = (("n", code.n), ("f", f), ("code", code))
-        known = {key: v for key, v in given if key in accepts}
-        strategy = _make(params, f"adversary={name}", **known)
-        placement_seq = seeds["placement"] if k == 0 else _child(seeds["placement"], k)
-        adversary_seq = seeds["adversary"] if k == 0 else _child(seeds["adversary"], k)
+        strategy = make("adversary", spec, n=code.n, f=f, code=code)
+        placement_seq = seeds["placement"] if k == 0 else child(seeds["placement"], k)
+        adversary_seq = seeds["adversary"] if k == 0 else child(seeds["adversary"], k)
         placer = Placer(
             spec.placement, spec.count, list(spec.ids), code.n, code.groups(), rng(placement_seq)
         )
         schedule = Schedule(
-            spec.start, spec.stop, spec.probability, rng(_child(seeds["placement"], 1000 + k))
+            spec.start, spec.stop, spec.probability, rng(child(seeds["placement"], 1000 + k))
         )
-        validate = getattr(strategy, "validate", None)
-        if validate is not None:
-            validate(placer.count, spec.knowledge)
         groups.append(
             Group(name, placer, schedule, strategy, spec.knowledge, torch_gen(adversary_seq))
         )
     return Adversary(groups)
 
 
+def traced_iterations(cfg: DictConfig, network: Network) -> int:
+    """``trace.iterations``, fewer when a round's spans would pass ``trace.max_spans``."""
+    n, hops = cfg.cluster.workers, network.down.shape[1]
+    per_round = n * (3 + 2 * hops) + 3  # worker lanes, link holds, the PS's lanes
+    fit = max(1, cfg.trace.max_spans // per_round)
+    return min(cfg.trace.iterations, cfg.train.iterations, fit)
+
+
+def learning(
+    cfg: DictConfig, code: Code, rule: Aggregator, adv: Adversary, seeds: Seeds
+) -> tuple[Learning, Dataset]:
+    """Real gradients: the data, the model, the oracle and the round's math."""
+    dev = device(cfg.device)
+    data: Dataset = make("data", cfg.data)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(int(seeds["model"].generate_state(1)[0]))
+        model = make("model", cfg.model, in_features=data.features, classes=data.classes)
+    model = model.to(dev)
+    mode = cfg.train.oracle
+    # a nonlinear rule looks at every part anyway: compute them all in one batched call
+    batched = mode is OracleMode.batched or not isinstance(rule, Linear)
+    oracle = GradientOracle(model, batched=batched, reference=mode is OracleMode.reference)
+    sampler = BatchSampler(len(data.y_train), cfg.train.batch_size, rng(seeds["data"]))
+    train = cfg.train
+    math = Learning(
+        oracle, data.to(dev), sampler, code, rule, adv, train.lr, train.eval_every, train.iterations
+    )
+    return math, data
+
+
 def timing_only(cfg: DictConfig, code: Code, rule: Aggregator, adv: Adversary) -> TimingOnly:
     """Message sizes only: ``d`` from ``timing.d`` or the configured model's parameters."""
     d = cfg.timing.d
     if d == 0:
-        data: Dataset = _make(cfg.data, "data")
+        data: Dataset = make("data", cfg.data)
         d = count_parameters(
-            lambda: _make(cfg.model, "model", in_features=data.features, classes=data.classes)
+            lambda: make("model", cfg.model, in_features=data.features, classes=data.classes)
         )
-    if cfg.ps.wait is Wait.decodable:
-        check_decodable(code)
     return TimingOnly(code, rule, adv, d)
 
 
-def candidates(cfg: DictConfig, code: Code) -> tuple[int, str]:
-    """Vectors the rule gets when every awaited message arrives, and where that number comes from.
-
-    With a code that groups workers, a wait policy that stops early leaves a number that
-    varies by iteration; an iteration with too few then applies no update (a decode failure).
-    """
-    n = cfg.cluster.workers
-    k = int(getattr(code, "candidates", code.parts))  # a code may decode to fewer vectors
-    if k == n and cfg.ps.wait is Wait.first_k and 0 < cfg.ps.k < n:
-        return cfg.ps.k, f"ps.wait=first_k with ps.k={cfg.ps.k}"
-    if k == n:
-        return k, f"cluster.workers={n}"
-    if "r" in cfg.code and k * cfg.code.r == n:
-        return k, f"cluster.workers={n} / code.r={cfg.code.r}"
-    return k, f"what {type(code).__name__} decodes from cluster.workers={n}"
-
-
-def aggregator(cfg: DictConfig, code: Code, seeds: dict[str, np.random.SeedSequence]) -> Aggregator:
-    """The rule, behind its pre-aggregators; fails now if it cannot take the candidates."""
-    node = cfg.aggregator
-    common = {"pre", "bucket_size"}  # the pre-aggregators' settings, not the rule's
-    # resolved against the whole config: e.g. Krum's f: ${adversary.count}
-    plain = cast(dict[str, Any], OmegaConf.to_container(node, resolve=True))
-    params = {k: v for k, v in plain.items() if k not in common}
-    rule: Aggregator = _make(params, "aggregator")
-    pre: list[PreAggregator] = []
-    gen = rng(seeds["aggregator"])
-    for kind in node.pre:
-        pre.append(NNM(node.f) if kind is Pre.nnm else Bucketing(node.bucket_size, gen))
-    if pre:
-        rule = Chain(pre, rule)
-    k, source = candidates(cfg, code)
-    if why := rule.invalid(k):
-        raise ConfigError(f"aggregator={rule.name} {why}; got k={k} candidates ({source})")
-    return rule
-
-
-def make_code(cfg: DictConfig, seeds: dict[str, np.random.SeedSequence]) -> Code:
-    """The code; one that takes a ``gen`` gets the PS's private stream (its projections)."""
-    extra: dict[str, Any] = {}
-    if "gen" in inspect.signature(get_class(cfg.code._target_)).parameters:
-        extra["gen"] = torch_gen(seeds["ps"])
-    return _make(cfg.code, "code", n=cfg.cluster.workers, **extra)
-
-
-def build(cfg: DictConfig) -> Parts:
-    check(cfg)
+def build(cfg: DictConfig) -> World:
+    """The whole wired simulation of ``cfg``, checked: nothing is left to fail at run time
+    that could be known before the first iteration."""
+    cfg = validate.check(cfg)
     n = cfg.cluster.workers
     seeds = streams(cfg.seed)
-    dev = device(cfg.device)
-    code = make_code(cfg, seeds)
-    rule = aggregator(cfg, code, seeds)
+    code: Code = make("code", cfg.code, n=n, gen=torch_gen(seeds["ps"]))
+    rule = aggregator(cfg.aggregator, seeds)
     adv = adversary(cfg, code, seeds)
-    latency: LatencyModel = _make(cfg.latency, "latency")
-    latency.check(n)
-    graph = _make(cfg.network, "network", workers=n)
+    latency: LatencyModel = make("latency", cfg.latency)
+    network = Network(make("network", cfg.network, workers=n), n)
+    samples = None
+    math: RoundMath
     if cfg.workload is Workload.timing_only:
-        return Parts(code, rule, adv, latency, graph, timing_only(cfg, code, rule, adv), seeds)
-    data: Dataset = _make(cfg.data, "data")
-    if cfg.train.batch_size < code.parts:
-        raise ConfigError(
-            f"train.batch_size={cfg.train.batch_size} is smaller than the {code.parts} data parts "
-            f"per iteration: every part needs at least one sample"
-        )
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(int(seeds["model"].generate_state(1)[0]))
-        model = _make(cfg.model, "model", in_features=data.features, classes=data.classes)
-    model = model.to(dev)
-    mode = cfg.train.oracle
-    # a nonlinear rule looks at every part anyway: compute them all in one batched call
-    batched = mode is OracleMode.batched or not hasattr(rule, "weights")
-    oracle = GradientOracle(model, batched=batched, reference=mode is OracleMode.reference)
-    sampler = BatchSampler(len(data.y_train), cfg.train.batch_size, rng(seeds["data"]))
-    learning = Learning(
-        oracle,
-        data.to(dev),
-        sampler,
-        code,
-        rule,
-        adv,
-        cfg.train.lr,
-        cfg.train.eval_every,
-        cfg.train.iterations,
+        math = timing_only(cfg, code, rule, adv)
+    else:
+        math, data = learning(cfg, code, rule, adv, seeds)
+        samples = len(data.y_train)
+    validate.check_built(cfg, code, rule, adv, latency, samples)
+    trace = Trace(limit=traced_iterations(cfg, network))
+    trace.pid(PS)  # the PS's lanes first, then the workers', then the links'
+    ps = ParameterServer(
+        workers=[Worker(i, trace) for i in range(n)],
+        network=network,
+        math=math,
+        latency=latency,
+        speeds=Speeds(list(cfg.latency.speed_factors)).of(n),
+        rng=rng(seeds["latency"]),
+        wait=WaitPolicy(cfg.ps.wait, cfg.ps.k or n, cfg.ps.deadline_s),
+        flops=cfg.ps.flops,
+        trace=trace,
     )
-    return Parts(code, rule, adv, latency, graph, learning, seeds)
+    return World(ps, cfg.train.iterations, cfg)

@@ -3,58 +3,45 @@
 A worker's compute time is ``load x draw x speed_factor``: ``load`` is the number of
 data parts it computes (redundancy costs time), the draw comes from the latency stream
 in worker order (so event order never changes what is drawn), and speed factors are
-persistent per-worker multipliers. Every ``draw`` is one vectorized call: ``(n,)``
-seconds for the ``n`` workers of one iteration.
+persistent per-worker multipliers (:class:`Speeds`, a setting every model has). Every
+``draw`` is one vectorized call: ``(n,)`` seconds for the ``n`` workers of one iteration.
 """
 
 from __future__ import annotations
 
-import math
-from pathlib import Path
+from dataclasses import dataclass, field
+from typing import Annotated
 
 import numpy as np
 
-from sim.errors import ConfigError
+from sim.config.errors import InputFileError
+from sim.config.inputs import read_text
+from sim.config.ranges import POSITIVE, NonNegative, Positive, Probability, Seconds
 
-Seconds = float
 
+@dataclass
+class Speeds:
+    """Per-worker speed factors, multiplied into every draw; empty: all 1."""
 
-def _positive(value: float, key: str, allow_zero: bool = False) -> None:
-    ok = math.isfinite(value) and (value >= 0 if allow_zero else value > 0)
-    if not ok:
-        bound = ">= 0" if allow_zero else "> 0"
-        raise ConfigError(f"latency.{key}={value} must be a finite number {bound}")
+    speed_factors: Annotated[list[float], POSITIVE] = field(default_factory=list)
+
+    def of(self, n: int) -> np.ndarray:
+        return np.asarray(self.speed_factors, dtype=float) if self.speed_factors else np.ones(n)
 
 
 class LatencyModel:
-    def __init__(self, speed_factors: list[float] | None = None) -> None:
-        self.speed_factors = list(speed_factors or [])
-        if any(not np.isfinite(s) or s <= 0 for s in self.speed_factors):
-            raise ConfigError(f"latency.speed_factors={self.speed_factors}: need positive numbers")
-
-    def speeds(self, n: int) -> np.ndarray:
-        if not self.speed_factors:
-            return np.ones(n)
-        if len(self.speed_factors) != n:
-            raise ConfigError(
-                f"latency.speed_factors has {len(self.speed_factors)} entries, "
-                f"cluster.workers={n}: give one factor per worker or none"
-            )
-        return np.asarray(self.speed_factors, dtype=float)
-
-    def check(self, n: int) -> None:
-        """Fail before the run if this model cannot serve ``n`` workers."""
-        self.speeds(n)
-
     def draw(self, rng: np.random.Generator, n: int, iteration: int) -> np.ndarray:
         """Per-part compute seconds of each of ``n`` workers for one iteration."""
         raise NotImplementedError
 
+    def invalid(self, n: int) -> str | None:
+        """Why this model cannot serve ``n`` workers; None when it can."""
+        return None
+
 
 class Constant(LatencyModel):
-    def __init__(self, seconds: Seconds = 0.05, speed_factors: list[float] | None = None) -> None:
-        super().__init__(speed_factors)
-        _positive(seconds, "seconds", allow_zero=True)
+    def __init__(self, seconds: Seconds = 0.05) -> None:
+        """``seconds``: compute time of one data part."""
         self.seconds = seconds
 
     def draw(self, rng: np.random.Generator, n: int, iteration: int) -> np.ndarray:
@@ -68,15 +55,8 @@ class ShiftedExp(LatencyModel):
     harmonic number); the k-th fastest has mean ``shift_s + scale_s * (H_n - H_{n-k})``.
     """
 
-    def __init__(
-        self,
-        shift_s: Seconds = 0.05,
-        scale_s: Seconds = 0.01,
-        speed_factors: list[float] | None = None,
-    ) -> None:
-        super().__init__(speed_factors)
-        _positive(shift_s, "shift_s", allow_zero=True)
-        _positive(scale_s, "scale_s", allow_zero=True)
+    def __init__(self, shift_s: Seconds = 0.05, scale_s: Seconds = 0.01) -> None:
+        """``shift_s``: minimum compute time of one part; ``scale_s``: mean of the tail."""
         self.shift_s, self.scale_s = shift_s, scale_s
 
     def draw(self, rng: np.random.Generator, n: int, iteration: int) -> np.ndarray:
@@ -91,12 +71,8 @@ class Pareto(LatencyModel):
     for ``alpha > 1`` and infinite variance for ``alpha <= 2``: heavy-tailed stragglers.
     """
 
-    def __init__(
-        self, xm_s: Seconds = 0.05, alpha: float = 3.0, speed_factors: list[float] | None = None
-    ) -> None:
-        super().__init__(speed_factors)
-        _positive(xm_s, "xm_s")
-        _positive(alpha, "alpha")
+    def __init__(self, xm_s: Annotated[float, POSITIVE] = 0.05, alpha: Positive = 3.0) -> None:
+        """``xm_s``: the minimum (scale); ``alpha``: the tail index (smaller: heavier)."""
         self.xm_s, self.alpha = xm_s, alpha
 
     def draw(self, rng: np.random.Generator, n: int, iteration: int) -> np.ndarray:
@@ -107,11 +83,8 @@ class LogNormal(LatencyModel):
     """``median_s * exp(sigma * N(0, 1))``: the median is ``median_s``, the log-spread ``sigma``."""
 
     def __init__(
-        self, median_s: Seconds = 0.05, sigma: float = 0.5, speed_factors: list[float] | None = None
+        self, median_s: Annotated[float, POSITIVE] = 0.05, sigma: NonNegative = 0.5
     ) -> None:
-        super().__init__(speed_factors)
-        _positive(median_s, "median_s")
-        _positive(sigma, "sigma", allow_zero=True)
         self.median_s, self.sigma = median_s, sigma
 
     def draw(self, rng: np.random.Generator, n: int, iteration: int) -> np.ndarray:
@@ -123,17 +96,8 @@ class Bimodal(LatencyModel):
     each iteration, independently): a cluster with occasional slow nodes."""
 
     def __init__(
-        self,
-        seconds: Seconds = 0.05,
-        p_slow: float = 0.1,
-        slow_factor: float = 10.0,
-        speed_factors: list[float] | None = None,
+        self, seconds: Seconds = 0.05, p_slow: Probability = 0.1, slow_factor: Positive = 10.0
     ) -> None:
-        super().__init__(speed_factors)
-        _positive(seconds, "seconds", allow_zero=True)
-        if not 0.0 <= p_slow <= 1.0:
-            raise ConfigError(f"latency.p_slow={p_slow} must be a probability in [0, 1]")
-        _positive(slow_factor, "slow_factor")
         self.seconds, self.p_slow, self.slow_factor = seconds, p_slow, slow_factor
 
     def draw(self, rng: np.random.Generator, n: int, iteration: int) -> np.ndarray:
@@ -150,20 +114,20 @@ class TraceFile(LatencyModel):
     the last row start again at the first. No random numbers are drawn.
     """
 
-    def __init__(self, path: str = "", speed_factors: list[float] | None = None) -> None:
-        super().__init__(speed_factors)
+    def __init__(self, path: str) -> None:
+        """``path``: the CSV file (read now, checked completely before the run)."""
         self.path = path
         self.numbered = read_times(path)  # [(line number, row)]
         self.rows = [row for _, row in self.numbered]
 
-    def check(self, n: int) -> None:
-        super().check(n)
+    def invalid(self, n: int) -> str | None:
         for lineno, row in self.numbered:
             if len(row) not in (1, n):
-                raise ConfigError(
+                return (
                     f"latency.path={self.path} line {lineno}: {len(row)} values, but a row "
                     f"needs 1 (every worker) or cluster.workers={n} (one per worker)"
                 )
+        return None
 
     def draw(self, rng: np.random.Generator, n: int, iteration: int) -> np.ndarray:
         row = self.rows[iteration % len(self.rows)]
@@ -173,13 +137,9 @@ class TraceFile(LatencyModel):
 def read_times(path: str) -> list[tuple[int, np.ndarray]]:
     """Parse a time-trace CSV into (line number, row) pairs; a bad file fails naming the
     line and what is wrong with it."""
-    if not path:
-        raise ConfigError("latency.path is empty: give a CSV file of per-part seconds")
-    file = Path(path)
-    if not file.is_file():
-        raise ConfigError(f"latency.path={path}: no such file")
+    key = "latency.path"
     rows: list[tuple[int, np.ndarray]] = []
-    for lineno, line in enumerate(file.read_text().splitlines(), start=1):
+    for lineno, line in enumerate(read_text(key, path).splitlines(), start=1):
         text = line.strip()
         if not text or text.startswith("#"):
             continue
@@ -189,18 +149,15 @@ def read_times(path: str) -> list[tuple[int, np.ndarray]]:
             continue  # a header of column names
         if None in values:
             col = values.index(None)
-            raise ConfigError(
-                f"latency.path={path} line {lineno} column {col + 1}: {fields[col]!r} "
-                f"is not a number"
+            raise InputFileError(
+                key, path, f"column {col + 1}: {fields[col][:40]!r} is not a number", lineno
             )
         arr = np.asarray(values, dtype=float)
         if not np.all(np.isfinite(arr)) or np.any(arr < 0):
-            raise ConfigError(
-                f"latency.path={path} line {lineno}: times must be finite numbers >= 0"
-            )
+            raise InputFileError(key, path, "times must be finite numbers >= 0", lineno)
         rows.append((lineno, arr))
     if not rows:
-        raise ConfigError(f"latency.path={path}: no rows of times in the file")
+        raise InputFileError(key, path, "no rows of times in the file")
     return rows
 
 

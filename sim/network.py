@@ -20,6 +20,7 @@ cancelled: the next round starts with every link free.
 
 from __future__ import annotations
 
+import io
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +28,9 @@ from pathlib import Path
 import networkx as nx
 import numpy as np
 
-from sim.errors import ConfigError
+from sim.config.errors import ConfigError
+from sim.config.inputs import checked, read_bytes, read_text
+from sim.config.ranges import AtLeastOne, Positive, Seconds
 
 PS = "ps"
 Node = str
@@ -44,12 +47,6 @@ def link_problem(bandwidth_bps: float, latency_s: float) -> str | None:
     if not 0 <= latency_s < math.inf:
         return f"latency_s={latency_s} must be a finite number >= 0"
     return None
-
-
-def check_link(bandwidth_bps: float, latency_s: float, where: str) -> None:
-    problem = link_problem(bandwidth_bps, latency_s)
-    if problem:
-        raise ConfigError(f"{where}.{problem}")
 
 
 @dataclass
@@ -157,9 +154,8 @@ class Network:
 # ---------------------------------------------------------------- topologies
 
 
-def star(workers: int, bandwidth_bps: float = 10e9, latency_s: float = 50e-6) -> nx.Graph:
-    """PS and every worker on one switch."""
-    check_link(bandwidth_bps, latency_s, "network")
+def star(workers: int, bandwidth_bps: Positive = 10e9, latency_s: Seconds = 50e-6) -> nx.Graph:
+    """PS and every worker on one switch; every link has ``bandwidth_bps`` and ``latency_s``."""
     g = nx.Graph()
     g.add_edge(PS, "switch", bandwidth_bps=bandwidth_bps, latency_s=latency_s)
     for i in range(workers):
@@ -169,10 +165,10 @@ def star(workers: int, bandwidth_bps: float = 10e9, latency_s: float = 50e-6) ->
 
 def two_tier(
     workers: int,
-    bandwidth_bps: float = 10e9,
-    latency_s: float = 50e-6,
-    workers_per_rack: int = 8,
-    oversubscription: float = 1.0,
+    bandwidth_bps: Positive = 10e9,
+    latency_s: Seconds = 50e-6,
+    workers_per_rack: AtLeastOne = 8,
+    oversubscription: Positive = 1.0,
 ) -> nx.Graph:
     """Racks of ``workers_per_rack`` workers under top-of-rack switches ``rack0..``, whose
     uplinks meet the PS at a ``core`` switch.
@@ -181,11 +177,6 @@ def two_tier(
     ``workers_per_rack * bandwidth_bps / oversubscription`` (1: full bisection; 4: a
     rack's workers share a quarter of what they could send). Every link has ``latency_s``.
     """
-    check_link(bandwidth_bps, latency_s, "network")
-    if workers_per_rack < 1:
-        raise ConfigError(f"network.workers_per_rack={workers_per_rack} must be >= 1")
-    if not (0 < oversubscription < math.inf):
-        raise ConfigError(f"network.oversubscription={oversubscription} must be positive")
     uplink_bps = workers_per_rack * bandwidth_bps / oversubscription
     g = nx.Graph()
     g.add_edge(PS, "core", bandwidth_bps=bandwidth_bps, latency_s=latency_s)
@@ -197,26 +188,25 @@ def two_tier(
     return g
 
 
-def graph_file(workers: int, path: str = "") -> nx.Graph:
+def graph_file(workers: int, path: str) -> nx.Graph:
     """A user topology: GraphML (``.graphml``/``.xml``) or an edge list (any other name)
     with one link per line, ``u v bandwidth_bps latency_s`` (spaces or commas; ``#``
-    comments). The PS is node ``ps``, workers are ``w0..w{n-1}``; other nodes are switches.
+    comments). The PS is node ``ps``, workers are ``w0..w{n-1}``; other nodes are switches
+    (any names).
     """
-    if not path:
-        raise ConfigError("network.path is empty: give a GraphML or edge-list file")
-    file = Path(path)
-    if not file.is_file():
-        raise ConfigError(f"network.path={path}: no such file")
+    file = checked("network.path", path)
     g = _read_graphml(file) if file.suffix.lower() in (".graphml", ".xml") else _read_edges(file)
     validate(g, workers, f"network.path={path}:")
     return g
 
 
 def _read_graphml(file: Path) -> nx.Graph:
+    raw = read_bytes("network.path", file)
     try:
-        g = nx.read_graphml(file)
+        g = nx.read_graphml(io.BytesIO(raw))
     except Exception as exc:  # the XML parser's own error says where
-        raise ConfigError(f"network.path={file}: not a readable GraphML file ({exc})") from None
+        why = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
+        raise ConfigError(f"network.path={file}: not a readable GraphML file ({why})") from None
     if g.is_multigraph():
         raise ConfigError(f"network.path={file}: parallel edges; give one edge per node pair")
     return nx.Graph(g)
@@ -224,7 +214,7 @@ def _read_graphml(file: Path) -> nx.Graph:
 
 def _read_edges(file: Path) -> nx.Graph:
     g = nx.Graph()
-    for lineno, line in enumerate(file.read_text().splitlines(), start=1):
+    for lineno, line in enumerate(read_text("network.path", file).splitlines(), start=1):
         text = line.split("#", 1)[0].strip()
         if not text:
             continue

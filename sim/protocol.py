@@ -17,10 +17,10 @@ import torch
 
 from sim.admission import admit, expected_dtype
 from sim.adversaries.adversary import Adversary
-from sim.aggregators.base import Aggregator, influence
+from sim.aggregators.base import Aggregator, Linear, influence
 from sim.codes.base import Code, Decoded
 from sim.messages import Combination, Delayed, Message, PartSum, bits_equal, weighted
-from sim.nodes.ps import Outcome
+from sim.runs.records import IterationRecord, Outcome
 from sim.training.datasets import BatchSampler, Dataset
 from sim.training.oracle import GradientOracle
 
@@ -102,9 +102,8 @@ class Learning:
         cands = decoded.candidates
         if not cands or rule.invalid(len(cands)) is not None:
             return None
-        weights = getattr(rule, "weights", None)
-        if weights is not None:
-            return weighted(weights(len(cands)), cands)
+        if isinstance(rule, Linear):  # a weighted sum: honest candidates stay symbolic
+            return weighted(rule.weights(len(cands)), cands)
         return Combination(None, rule(self.oracle.stack(cands)))
 
     def diagnostics(self, decoded: Decoded, applied: Combination | None) -> dict[str, Any]:
@@ -113,9 +112,8 @@ class Learning:
         if applied is None:
             return dict(influence=0.0, geomed_iterations=math.nan)
         adversarial = [not isinstance(c, PartSum) for c in cands]  # honest ones stay symbolic
-        weights = getattr(self.rule, "weights", None)
-        if weights is not None:  # a linear rule keeps candidate i as k * w_i
-            kept = len(cands) * torch.tensor(weights(len(cands)), dtype=torch.float64)
+        if isinstance(self.rule, Linear):  # a linear rule keeps candidate i as k * w_i
+            kept = len(cands) * torch.tensor(self.rule.weights(len(cands)), dtype=torch.float64)
             return dict(influence=influence(kept, adversarial), geomed_iterations=math.nan)
         report = self.rule.report
         steps = math.nan if report.iterations is None else report.iterations
@@ -179,23 +177,25 @@ class Learning:
         if last or diverged or (iteration + 1) % self.eval_every == 0:
             test_loss, accuracy = self.oracle.evaluate(self.data.x_test, self.data.y_test)
         d = self.oracle.d
+        record = IterationRecord(
+            iteration=iteration,
+            loss=loss,
+            test_loss=test_loss,
+            accuracy=accuracy,
+            adversaries=len(self.ranks),
+            adversary_ranks=";".join(map(str, self.ranks)),
+            received=len(received),
+            decode_failures=decoded.failures + int(skipped),
+            corrupted_updates=int(corrupted),
+            suspects=";".join(map(str, sorted(decoded.suspects))),
+            rejected=len(arrived) - len(received),
+            **self.diagnostics(decoded, applied),
+            attack=self.adversary.description,
+        )
         return Outcome(
+            record,
             decode_ops=self.code.decode_ops(len(received), d),
             aggregate_ops=0.0 if applied is None else self.rule.ops(len(decoded.candidates), d),
-            fields=dict(
-                loss=loss,
-                test_loss=test_loss,
-                accuracy=accuracy,
-                adversaries=len(self.ranks),
-                adversary_ranks=";".join(map(str, self.ranks)),
-                received=len(received),
-                decode_failures=decoded.failures + int(skipped),
-                corrupted_updates=int(corrupted),
-                suspects=";".join(map(str, sorted(decoded.suspects))),
-                rejected=len(arrived) - len(received),
-                **self.diagnostics(decoded, applied),
-                attack=self.adversary.description,
-            ),
             diverged=diverged,
         )
 

@@ -15,8 +15,8 @@ updates are reported as unknown (empty cells, ``null`` in the summary).
 What the PS spends: ``code.decode_ops(received, d)`` to decode and ``rule.ops(k, d)`` to
 aggregate ``k`` candidates, one per code group that delivered at least one message
 (``n`` received messages uncoded, the groups heard from for the repetition code).
-``ps.wait=decodable`` counts a group as decoded once more than half of its members
-have delivered honest copies (adversaries' messages are taken to disagree).
+``ps.wait=decodable`` asks the code (:meth:`Code.arrivals`): honest copies agree,
+adversaries' messages are taken to agree with nothing.
 """
 
 from __future__ import annotations
@@ -30,12 +30,9 @@ import torch
 
 from sim.adversaries.adversary import Adversary
 from sim.aggregators.base import Aggregator
-from sim.codes.base import Code
-from sim.codes.none import NoCode
-from sim.codes.repetition import RepetitionCode
-from sim.errors import ConfigError
+from sim.codes.base import Arrivals, Code
 from sim.messages import Delayed
-from sim.nodes.ps import Outcome
+from sim.runs.records import IterationRecord, Outcome
 
 HONEST = "honest"  # what an honest worker sends, as far as time is concerned
 FORGED = "forged"  # what an adversary sends instead
@@ -48,21 +45,17 @@ def _empty(message: object) -> torch.Tensor:
 
 class TimingOnly:
     def __init__(self, code: Code, rule: Aggregator, adversary: Adversary, d: int) -> None:
-        if d < 1:
-            raise ConfigError(f"timing.d={d} must be >= 1 (0 means: the model's parameters)")
         self.code, self.rule, self.adversary, self.d = code, rule, adversary, d
         self.model_bytes = 4 * d
         n = code.n
         self.group = np.full(n, -1, dtype=np.int64)
-        groups = code.groups()
-        for g, members in enumerate(groups):
+        for g, members in enumerate(code.groups()):
             self.group[members] = g
-        self.sizes = np.array([len(m) for m in groups], dtype=np.int64)
         self.tokens: list[str | None] = [HONEST] * n
         self.ranks: list[int] = []
         self._seen = 0
-        self._votes = np.zeros(len(groups), dtype=np.int64)
-        self._decoded = 0
+        self._count: Arrivals = code.arrivals()
+        self._decodable = False
 
     def message_bytes(self) -> int:
         return self.code.message_bytes(self.d)
@@ -82,49 +75,31 @@ class TimingOnly:
                 sent[rank] = Delayed(FORGED, forged_msg.seconds)
             else:
                 sent[rank] = FORGED
-        self._seen, self._decoded = 0, 0
-        self._votes[:] = 0
+        self._seen, self._count, self._decodable = 0, self.code.arrivals(), False
         return sent
 
     def decodable(self, received: dict[int, str | None]) -> bool:
-        """Every group holds honest copies from more than half its members; counted
-        incrementally from the arrivals since the last call."""
+        """Counted incrementally from the arrivals since the last call."""
         new = len(received) - self._seen
-        for rank in itertools.islice(reversed(received), new):
-            if received[rank] == HONEST:
-                g = self.group[rank]
-                self._votes[g] += 1
-                votes, size = self._votes[g], self.sizes[g]
-                if 2 * votes > size >= 2 * (votes - 1):  # this copy made the majority
-                    self._decoded += 1
+        for rank in reversed(list(itertools.islice(reversed(received), new))):
+            self._decodable = self._count.add(rank, received[rank] == HONEST)
         self._seen = len(received)
-        return self._decoded == len(self.sizes)
+        return self._decodable
 
     def finish(self, iteration: int, received: dict[int, str | None]) -> Outcome:
         groups = len(np.unique(self.group[list(received)])) if received else 0
+        record = IterationRecord(
+            iteration=iteration,
+            adversaries=len(self.ranks),
+            adversary_ranks=";".join(map(str, self.ranks)),
+            received=len(received),
+            decode_failures=math.nan,
+            corrupted_updates=math.nan,
+        )
         return Outcome(
+            record,
             decode_ops=self.code.decode_ops(len(received), self.d),
             aggregate_ops=self.rule.ops(groups, self.d) if groups else 0.0,
-            fields=dict(
-                loss=math.nan,
-                test_loss=math.nan,
-                accuracy=math.nan,
-                adversaries=len(self.ranks),
-                adversary_ranks=";".join(map(str, self.ranks)),
-                received=len(received),
-                decode_failures=math.nan,
-                corrupted_updates=math.nan,
-                suspects="",
-            ),
-        )
-
-
-def check_decodable(code: Code) -> None:
-    """``ps.wait=decodable`` needs to know when the code's decoder has enough."""
-    if not isinstance(code, NoCode | RepetitionCode):
-        raise ConfigError(
-            "ps.wait=decodable with workload=timing_only knows code=none and code=repetition "
-            "only (use ps.wait=all, first_k or deadline)"
         )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -11,10 +12,11 @@ import pytest
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
-from sim.config import register
-from sim.world import simulate
+from sim.cli import CONFIG_DIR, register
+from sim.config.validate import problems as config_problems
+from sim.runs.session import execute
 
-SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
+SCENARIOS = CONFIG_DIR
 register()
 
 SMALL = ["train.iterations=30", "progress=false", "data=synthetic", "data.samples=2000"]
@@ -23,6 +25,21 @@ SMALL = ["train.iterations=30", "progress=false", "data=synthetic", "data.sample
 def make_cfg(*overrides: str, small: bool = True) -> DictConfig:
     with initialize_config_dir(config_dir=str(SCENARIOS), version_base="1.3"):
         return compose("config", overrides=[*(SMALL if small else []), *overrides])
+
+
+def simulate(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
+    """Run ``cfg`` into ``out_dir``; its summary as ``summary.json`` holds it."""
+    return execute(cfg, out_dir).finished.plain()
+
+
+def problems(*overrides: str) -> list[str]:
+    """What the config layer says of ``overrides`` (on the small default)."""
+    return config_problems(make_cfg(*overrides))
+
+
+def said(match: str, lines: list[str]) -> bool:
+    """Some line matches the regular expression ``match``."""
+    return any(re.search(match, line) for line in lines)
 
 
 Run = Callable[..., dict[str, Any]]

@@ -11,7 +11,7 @@ import torch
 from torch.nn import functional as F
 
 from sim.build import build
-from sim.errors import ConfigError
+from sim.config.errors import ConfigError
 from sim.messages import PartSum
 from tests.conftest import Run, make_cfg
 
@@ -27,7 +27,7 @@ def test_a_crash_is_an_erasure_not_a_zero_vector(run: Run) -> None:
     s = run(*N9, "code=none", "adversary=crash", "adversary.ids=[4]", "adversary.start=2")
     assert [r["received"] for r in rows(s)] == ["9", "9", "8", "8"]
     assert [r["adversary_ranks"] for r in rows(s)] == ["", "", "4", "4"]
-    learning = build(make_cfg(*N9, "code=none", "adversary=crash", "adversary.ids=[4]")).learning
+    learning = build(make_cfg(*N9, "code=none", "adversary=crash", "adversary.ids=[4]")).math
     sent = learning.prepare(0)
     assert sent[4] is None and all(isinstance(m, PartSum) for i, m in enumerate(sent) if i != 4)
     rep = ["code=repetition", "code.r=3", "adversary.ids=[4]"]
@@ -124,10 +124,10 @@ def test_mixed_population_errors_name_the_key(override: str, message: str) -> No
 
 def test_adding_an_adversary_leaves_honest_computations_unchanged() -> None:
     common = [*N9, "code=none", "aggregator=mean"]
-    clean = build(make_cfg(*common, "adversary=none")).learning
+    clean = build(make_cfg(*common, "adversary=none")).math
     attacked = build(
         make_cfg(*common, "adversary=gaussian", "adversary.count=3", "adversary.placement=random")
-    ).learning
+    ).math
     for it in range(3):
         sent_clean, sent_attacked = clean.prepare(it), attacked.prepare(it)
         assert torch.equal(clean.oracle.x, attacked.oracle.x)  # same data stream
@@ -144,9 +144,7 @@ def test_adding_an_adversary_leaves_honest_computations_unchanged() -> None:
 
 
 def test_label_flip_message_is_the_gradient_on_flipped_labels() -> None:
-    learning = build(
-        make_cfg(*N9, "code=none", "adversary=label_flip", "adversary.ids=[3]")
-    ).learning
+    learning = build(make_cfg(*N9, "code=none", "adversary=label_flip", "adversary.ids=[3]")).math
     sent = learning.prepare(0)
     oracle, classes = learning.oracle, learning.data.classes
     x, y = oracle.x[3], classes - 1 - oracle.y[3]

@@ -14,13 +14,13 @@ from typing import Any
 
 import pytest
 
+from sim.config.options import GROUPS
 from sim.report.table import collect
-from tests.conftest import Run
+from tests.conftest import SCENARIOS, Run
 from tests.test_cli import sim
 
-SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
-STRATEGIES = sorted(p.stem for p in (SCENARIOS / "adversary").glob("*.yaml") if p.stem != "mixed")
-RULES = sorted(p.stem for p in (SCENARIOS / "aggregator").glob("*.yaml"))
+STRATEGIES = sorted(set(GROUPS["adversary"].options) - {"mixed"})
+RULES = sorted(GROUPS["aggregator"].options)
 ITERATIONS = 3
 SMALL = [
     "cluster.workers=9",

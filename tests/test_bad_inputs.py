@@ -16,9 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from sim.__main__ import cli
-from sim.world import simulate
-from tests.conftest import make_cfg
+from sim.cli import cli
+from tests.conftest import make_cfg, simulate
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "bad_inputs.md"
 BASE = ["data=synthetic", "progress=false", "train.iterations=3"]

@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sim.world import simulate
-from tests.conftest import SCENARIOS, make_cfg
+from tests.conftest import SCENARIOS, make_cfg, simulate
 
 COURSE = Path(__file__).resolve().parents[1] / "docs" / "course"
 LESSONS = sorted(p.stem for p in (SCENARIOS / "experiment").glob("lesson_*.yaml"))

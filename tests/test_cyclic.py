@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from sim.codes.cyclic import CyclicCode
 from sim.codes.dft import CDTYPE, dft
-from sim.errors import ConfigError
 from sim.messages import Message, PartSum
+from tests.conftest import problems, said
 
 
 class Parts:
@@ -280,10 +280,12 @@ def test_the_cost_of_redundancy() -> None:
     ("n", "s", "tolerance", "match"),
     [
         (15, 8, 1e-10, r"code.s=8 needs cluster.workers >= 2s\+1 = 17 \(got 15\)"),
-        (15, -1, 1e-10, r"code.s=-1 must be >= 0"),
-        (15, 2, -1.0, r"code.tolerance=-1.0 must be in \[0, 1\)"),
+        (15, -1, 1e-10, r"code.s=-1: must be >= 0"),
+        (15, 2, -1.0, r"code.tolerance=-1.0: must be in \[0, 1\)"),
     ],
 )
 def test_impossible_settings_name_the_key(n: int, s: int, tolerance: float, match: str) -> None:
-    with pytest.raises(ConfigError, match=match):
-        CyclicCode(n, s=s, tolerance=tolerance)
+    found = problems(
+        f"cluster.workers={n}", "code=cyclic", f"code.s={s}", f"code.tolerance={tolerance}"
+    )
+    assert said(match, found), found

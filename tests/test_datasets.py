@@ -10,16 +10,16 @@ import numpy as np
 import pytest
 
 from sim.build import build
-from sim.errors import ConfigError
+from sim.config.errors import ConfigError
 from sim.training.datasets import mnist_synthetic
 from tests.conftest import make_cfg
 
 
 def test_fc_mnist_on_mnist_shaped_data_is_the_papers_network() -> None:
     cfg = make_cfg("model=fc_mnist", "data=mnist_synthetic", "data.samples=1000", small=False)
-    parts = build(cfg)
-    assert parts.learning.oracle.d == 1_033_510  # 784-800-500-10
-    assert parts.learning.oracle.slots is not None  # served by the one-backward path
+    world = build(cfg)
+    assert world.math.oracle.d == 1_033_510  # 784-800-500-10
+    assert world.math.oracle.slots is not None  # served by the one-backward path
 
 
 def test_mnist_synthetic_is_deterministic_and_learnable_shape() -> None:
@@ -48,7 +48,7 @@ def test_real_mnist_is_read_from_idx_files(tmp_path: Path, zipped: bool) -> None
         )
         _write_idx(tmp_path / f"{split}-labels-idx1-ubyte{suffix}", np.arange(count) % 10, zipped)
     cfg = make_cfg("data=mnist", f"data.root={tmp_path}", "train.batch_size=30", small=False)
-    data = build(cfg).learning.data
+    data = build(cfg).math.data
     assert data.x_train.shape == (50, 784) and data.x_test.shape == (20, 784)
     assert data.y_train[:12].tolist() == [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1]
 

@@ -6,9 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from sim.config import SCHEMAS
-from sim.world import simulate
-from tests.conftest import make_cfg
+from sim.config.options import GROUPS
+from tests.conftest import make_cfg, simulate
 
 BASE = [
     "cluster.workers=6",
@@ -28,8 +27,8 @@ SKIP = {"data=mnist"}  # reads a user's IDX files; tests/test_datasets.py covers
 EXTRA = {"aggregator": "code=none"}  # rules see all 6 workers (Krum, Bulyan need k >= 3)
 VARIANTS = [
     f"{group}={name} {NEEDS.get(f'{group}={name}', EXTRA.get(group, ''))}".strip()
-    for group, options in SCHEMAS.items()
-    for name in sorted(options)
+    for group, spec in GROUPS.items()
+    for name in sorted(spec.options)
     if f"{group}={name}" not in SKIP
 ]
 VARIANTS += ["ps.wait=first_k ps.k=4", "ps.wait=deadline ps.deadline_s=0.08", "ps.wait=decodable"]

@@ -66,7 +66,8 @@ def test_erasure_locator_cancels_the_missing_rows() -> None:
 
 
 def test_check_numbers_two_adversaries_adding_noise_are_located_exactly() -> None:
-    """DESIGN §1.2: n=15, s=2, two adversaries adding 100·N(0,1) -> both located, ~1e-14."""
+    """The cyclic code's check numbers: n=15, s=2, two adversaries adding 100·N(0,1) ->
+    both located, relative error ~1e-14."""
     n, s, d = 15, 2, 1000
     gen = torch.Generator().manual_seed(1)
     g = torch.randn(n, d, generator=gen, dtype=torch.float64)

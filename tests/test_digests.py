@@ -16,7 +16,7 @@ import pytest
 from conftest import make_cfg
 from digest_cases import cases, fake_mnist
 
-from sim.world import simulate
+from tests.conftest import simulate
 
 RECORD = json.loads((Path(__file__).parent / "data" / "digests.json").read_text())
 FAST = {"default", "readme_cyclic_s2", "aggregator=bulyan", "adversary=mixed", "data=mnist",

@@ -9,7 +9,9 @@ draw from small pools only, so every example stays tiny.
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
+import shutil
 import typing
 from enum import Enum
 from pathlib import Path
@@ -19,12 +21,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim.__main__ import SCENARIOS
-from sim.config import SCHEMAS, CheckpointConf, ClusterConf, Config, PSConf, TrainConf
-from sim.errors import ConfigError
-from sim.friendly import precheck
-from sim.world import simulate
-from tests.conftest import make_cfg
+from sim.cli import cli
+from sim.config.options import GROUPS, option_schema
+from sim.config.schema import CheckpointConf, ClusterConf, Config, PSConf, TrainConf
+
+SCHEMAS = {g: {n: option_schema(g, n) for n in spec.options} for g, spec in GROUPS.items()}
 
 SECTIONS = {"cluster": ClusterConf, "train": TrainConf, "ps": PSConf, "checkpoint": CheckpointConf}
 NAN, INF = math.nan, math.inf
@@ -124,20 +125,26 @@ def _clear(lines: list[str]) -> None:
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(args=command_lines())
-def test_random_command_lines_run_or_fail_clearly(args: list[str], tmp_path: Path) -> None:
-    run_once(args, tmp_path)
+def test_random_command_lines_run_or_fail_clearly(
+    args: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run_once(args, tmp_path, capsys)
 
 
-def run_once(args: list[str], tmp_path: Path) -> None:
-    problems = precheck(args, SCENARIOS)
-    if problems:
-        _clear(problems)
+def run_once(args: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The command line either fails with exit 2 and clear lines, or runs to a result."""
+    run_dir = tmp_path / "run"
+    shutil.rmtree(run_dir, ignore_errors=True)
+    capsys.readouterr()
+    status = cli([*args, f"hydra.run.dir={run_dir}"])
+    err = capsys.readouterr().err
+    if status == 2:
+        _clear([line for line in err.splitlines() if line.startswith("error:")])
+        assert "Traceback" not in err
+        assert not (run_dir / "summary.json").exists()
         return
-    try:
-        summary = simulate(make_cfg(*args, small=False), tmp_path / "run")
-    except ConfigError as err:
-        _clear(err.problems)
-        return
+    assert status == 0, err
+    summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["status"] in ("completed", "diverged")
 
 
@@ -148,5 +155,7 @@ def run_once(args: list[str], tmp_path: Path) -> None:
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(args=command_lines())
-def test_many_random_command_lines(args: list[str], tmp_path: Path) -> None:
-    run_once(args, tmp_path)
+def test_many_random_command_lines(
+    args: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run_once(args, tmp_path, capsys)

@@ -1,6 +1,6 @@
 """Hostile messages (NaN, +-Inf, 1e38, wrong shape, wrong dtype, not a tensor, missing).
 
-Registry-driven: every code and every rule in ``sim.config.SCHEMAS`` is attacked, so a
+Registry-driven: every code and every rule in ``sim.config.options.GROUPS`` is attacked, so a
 new option is covered as soon as it is registered (a new code also needs a line in
 ``WITHIN_BOUND`` saying which liar sets it claims to tolerate; the test says so).
 """
@@ -14,18 +14,19 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
-from hydra.utils import instantiate
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from omegaconf import OmegaConf
 
 from sim.admission import admit, expected_dtype
-from sim.config import SCHEMAS
-from sim.errors import ConfigError
+from sim.build import make
+from sim.build import settings as option_settings
+from sim.config.options import GROUPS, locate, option_schema
 from sim.messages import Message, PartSum, bits_equal
-from sim.world import simulate
-from tests.conftest import Run, make_cfg
+from tests.conftest import Run, make_cfg, simulate
 from tests.hostile import MALFORMED, NON_FINITE
+
+SCHEMAS = {group: GROUPS[group].options for group in ("code", "aggregator")}
 
 D = 16
 HOSTILE = [float("nan"), float("inf"), -float("inf"), 1e38, -1e38, 0.0, 3.0]
@@ -33,12 +34,11 @@ HOSTILE = [float("nan"), float("inf"), -float("inf"), 1e38, -1e38, 0.0, 3.0]
 
 def build_code(name: str) -> Any:
     """The option with its schema defaults, on the first worker count it accepts."""
-    node = OmegaConf.structured(SCHEMAS["code"][name])
+    node = OmegaConf.structured(option_schema("code", name))
+    check = getattr(locate(node._target_), "problems", lambda **_: [])
     for n in (9, 15, 12, 10, 6, 8, 7, 5):
-        try:
-            return instantiate(node, n=n)
-        except ConfigError:
-            continue
+        if not check(n=n, **option_settings("code", node)):
+            return make("code", node, n=n)
     raise AssertionError(f"code={name}: no worker count in 5..15 accepted")
 
 
@@ -205,13 +205,10 @@ ROBUST_F = 1  # declared f for every robust rule below; the mean declares none
 
 def build_rule(name: str) -> Any:
     """The rule alone (pre-aggregator settings dropped), robust rules declaring f=1."""
-    node = OmegaConf.to_container(OmegaConf.structured(SCHEMAS["aggregator"][name]))
-    assert isinstance(node, dict)
-    node.pop("pre", None)
-    node.pop("bucket_size", None)
+    node = OmegaConf.structured(option_schema("aggregator", name))
     if name != "mean":
-        node["f"] = ROBUST_F
-    return instantiate(node)
+        node.f = ROBUST_F
+    return make("aggregator", node)
 
 
 @pytest.mark.parametrize("name", sorted(SCHEMAS["aggregator"]))

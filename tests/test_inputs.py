@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from sim.errors import ConfigError, InputFileError
-from sim.inputs import read_csv
+from sim.config.errors import ConfigError, InputFileError
+from sim.config.inputs import read_csv
 
 COLUMNS = {"worker": int, "seconds": float}
 GOOD = "worker,seconds,note\n0,0.5,a\n\n1,0.25,b\n"
@@ -42,7 +42,11 @@ BAD = {
     "not finite": ("worker,seconds\n0,nan\n", "line 2: column seconds: 'nan' is not finite"),
     "ragged row": ("worker,seconds\n0,1,2\n", "line 2: 3 fields where the header has 2"),
     "header only": ("worker,seconds\n", "0 data rows; need at least 1"),
-    "binary": (b"\xff\xfe\x00garbage", "not a UTF-8 text file (invalid start byte)"),
+    "binary": (b"\xff\xfe\x00garbage", "is a binary file, not text"),
+    "not UTF-8": (
+        b"worker,seconds\n0,caf\xe9\n",
+        "not a UTF-8 text file (invalid continuation byte)",
+    ),
 }
 
 

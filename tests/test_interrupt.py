@@ -15,8 +15,9 @@ from typing import Any
 
 import pytest
 
-from sim.world import World, simulate
-from tests.conftest import SMALL, make_cfg
+from sim.runs.records import IterationRecord
+from sim.runs.session import Session
+from tests.conftest import SMALL, make_cfg, simulate
 
 ROOT = Path(__file__).resolve().parents[1]
 OUTPUTS = ("metrics.csv", "trace.json")
@@ -41,15 +42,15 @@ def same_outputs(a: Path, b: Path) -> None:
 def signal_at(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """``signal_at(it, signum, times)``: the run receives the signal during iteration ``it``."""
     plan: dict[str, Any] = {}
-    original = World._on_iteration
+    original = Session.on_record
 
-    def hooked(self: World, it: int, *args: Any) -> bool:
-        if it == plan.get("it"):
+    def hooked(self: Session, rec: IterationRecord, *args: Any) -> bool:
+        if rec.iteration == plan.get("it"):
             for _ in range(plan["times"]):
                 os.kill(os.getpid(), plan["signum"])
-        return original(self, it, *args)
+        return original(self, rec, *args)
 
-    monkeypatch.setattr(World, "_on_iteration", hooked)
+    monkeypatch.setattr(Session, "on_record", hooked)
 
     def arm(it: int | None, signum: int = signal.SIGTERM, times: int = 1) -> None:
         plan.update(it=it, signum=signum, times=times)

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from sim.adversaries.placement import (
+    Placement,
     Placer,
     corrupted_fraction,
     corruption_probability,
@@ -15,9 +16,8 @@ from sim.adversaries.placement import (
     worst_case,
 )
 from sim.adversaries.schedule import Schedule
-from sim.config import Placement
-from sim.errors import ConfigError
-from tests.conftest import Run
+from sim.config.errors import ConfigError
+from tests.conftest import Run, problems, said
 
 
 def groups(n: int, r: int) -> list[list[int]]:
@@ -93,9 +93,8 @@ def test_schedule_window_and_probability() -> None:
     hits = sum(coin.active(i) for i in range(4000))
     assert abs(hits / 4000 - 0.25) < 0.03
     for bad, key in [
-        ({"start": -1}, "adversary.start"),
-        ({"stop": 0}, "adversary.stop"),
-        ({"probability": 1.5}, "adversary.probability"),
+        ("adversary.start=-1", "adversary.start"),
+        ("adversary.stop=0", "adversary.stop"),
+        ("adversary.probability=1.5", "adversary.probability"),
     ]:
-        with pytest.raises(ConfigError, match=key):
-            Schedule(**bad)  # type: ignore[arg-type]
+        assert said(key, problems(bad)), bad

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sim.codes.repetition import RepetitionCode
-from sim.errors import ConfigError
 from sim.messages import PartSum, bits_equal
 
 G = torch.arange(12, dtype=torch.float32).reshape(3, 4)  # 3 parts, d = 4
@@ -69,8 +67,9 @@ def test_tolerance_accepts_tiny_differences() -> None:
 
 
 def test_workers_must_be_a_multiple_of_r() -> None:
-    with pytest.raises(ConfigError, match=r"cluster.workers=10 is not a multiple of code.r=3"):
-        RepetitionCode(10, r=3)
+    said = RepetitionCode.problems(10, r=3)
+    assert len(said) == 1 and said[0].startswith("cluster.workers=10 is not a multiple of code.r=3")
+    assert RepetitionCode.problems(9, r=3) == []
 
 
 @settings(max_examples=150, deadline=None)

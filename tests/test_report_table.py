@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from sim.config.options import GROUPS
 from sim.report.__main__ import main
 from sim.report.table import collect, write
 from tests.conftest import SCENARIOS, make_cfg
@@ -54,7 +55,7 @@ def test_attack_matrix_sweeps_every_strategy_against_the_defenses() -> None:
     text = (SCENARIOS / "experiment" / "attack_matrix.yaml").read_text()
     assert text.startswith("# @package _global_")
     params = yaml.safe_load(text)["hydra"]["sweeper"]["params"]
-    strategies = {p.stem for p in (SCENARIOS / "adversary").glob("*.yaml")} - {"mixed"}
+    strategies = set(GROUPS["adversary"].options) - {"mixed"}
     assert set(params["adversary"].split(",")) == strategies
     assert set(params["defense"].split(",")) == {"mean", "median", "krum", "draco"}
     cfg = make_cfg("experiment=attack_matrix", "defense=draco", "adversary=alie", small=False)

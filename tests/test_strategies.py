@@ -9,19 +9,20 @@ import torch
 
 from sim.adversaries.anti_decoder import AntiDecoder, shared_projection
 from sim.adversaries.faults import Crash, Delay, LabelFlip
-from sim.adversaries.omniscient import ALIE, IPM, Mimic, alie_z
+from sim.adversaries.omniscient import ALIE, IPM, AlieVariant, Mimic, alie_z
 from sim.adversaries.strategies import (
     Collude,
     Constant,
     Gaussian,
     Honest,
     Inf,
+    Knowledge,
     NaN,
     Reverse,
     SignFlip,
 )
-from sim.config import AlieVariant, Knowledge
-from sim.errors import ConfigError
+from sim.config.errors import ConfigError
+from tests.conftest import problems, said  # noqa: E402
 
 DTYPES = [torch.float32, torch.complex64]
 
@@ -71,9 +72,8 @@ def test_alie_without_knowledge_uses_its_own_messages() -> None:
     own = messages(3)
     sent = ALIE(n=10, f=3)(own, None, gen())[0]
     assert torch.allclose(sent, own.mean(0) - alie_z(10, 3) * own.std(0), atol=1e-5)
-    ALIE(n=10, f=3).validate(3, Knowledge.none)
-    with pytest.raises(ConfigError, match="adversary.count > adversary.ddof=1"):
-        ALIE(n=10, f=3).validate(1, Knowledge.none)
+    assert ALIE(n=10, f=3).invalid(3, Knowledge.none) is None
+    assert "adversary.count > adversary.ddof=1" in str(ALIE(n=10, f=3).invalid(1, Knowledge.none))
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -133,8 +133,7 @@ def test_mimic_copies_an_honest_message_and_needs_knowledge() -> None:
     honest, own = messages(5), messages(2, seed=3)
     sent = Mimic(target=2)(own, lambda: honest, gen())
     assert all(s is not None and torch.equal(s, honest[2]) for s in sent)
-    with pytest.raises(ConfigError, match="knowledge=omniscient"):
-        Mimic().validate(2, Knowledge.none)
+    assert "knowledge=omniscient" in str(Mimic().invalid(2, Knowledge.none))
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -159,8 +158,7 @@ def test_fault_strategies() -> None:
     delay = Delay(seconds=2.5)
     assert delay.delay_s == 2.5 and torch.equal(torch.stack(delay(own, None, gen())), own)  # type: ignore[arg-type]
     assert LabelFlip.flip_labels and torch.equal(torch.stack(LabelFlip()(own, None, gen())), own)  # type: ignore[arg-type]
-    with pytest.raises(ConfigError, match="adversary.seconds=-1"):
-        Delay(seconds=-1)
+    assert said("adversary.seconds=-1", problems("adversary=delay", "adversary.seconds=-1"))
 
 
 def test_anti_decoder_uses_a_projection_the_decoder_reuses() -> None:

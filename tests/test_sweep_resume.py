@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 from omegaconf import DictConfig
 
+from sim.runs.records import Summary
 from sim.sweep.resume import STASH, config_hash, read_record, resumable
 from tests.conftest import make_cfg
 
@@ -21,7 +21,7 @@ class FakeSimulate:
         self.status = status
         self.crash = False
 
-    def __call__(self, cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
+    def __call__(self, cfg: DictConfig, out_dir: Path) -> Summary:
         self.calls.append((cfg.seed, out_dir))
         out_dir.mkdir(parents=True, exist_ok=True)
         (out_dir / "metrics.csv").write_text(f"seed\n{cfg.seed}\n")
@@ -29,7 +29,7 @@ class FakeSimulate:
             raise KeyboardInterrupt  # killed before the summary is written
         summary = {"status": self.status, "final_accuracy": 0.5 + cfg.seed, "final_loss": None}
         (out_dir / "summary.json").write_text(json.dumps(summary))
-        return summary
+        return Summary.from_dict(summary)
 
 
 def cfg(seed: int, *more: str) -> DictConfig:
@@ -53,8 +53,8 @@ def test_a_finished_job_is_reused_in_place_without_touching_its_outputs(tmp_path
     stamp = (job / "metrics.csv").stat().st_mtime_ns
     again = resumable(cfg(0), job, tmp_path, sim)
     assert len(sim.calls) == 1
-    assert again["final_accuracy"] == first["final_accuracy"] == 0.5
-    assert again["final_loss"] != again["final_loss"]  # JSON null comes back as NaN
+    assert again.final_accuracy == first.final_accuracy == 0.5
+    assert again.final_loss != again.final_loss  # JSON null comes back as NaN
     assert (job / "metrics.csv").stat().st_mtime_ns == stamp
     assert read_record(job)["outcome"] == "reused"
 

@@ -309,5 +309,5 @@ def test_a_malformed_time_file_stops_the_cli_with_one_line(tmp_path: Path) -> No
     p = sim("latency=trace", f"latency.path={bad}", f"hydra.run.dir={tmp_path / 'out'}")
     assert p.returncode == 2 and "Traceback" not in p.stderr
     assert p.stderr.strip().splitlines() == [
-        f"error: latency.path={bad} line 3 column 1: '0.x' is not a number"
+        f"error: latency.path={bad}: line 3: column 1: '0.x' is not a number"
     ]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sim.trace import _fmt
+from sim.runs.sink import _fmt
 from tests.conftest import Run
 
 

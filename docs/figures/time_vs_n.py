@@ -21,12 +21,9 @@ import matplotlib  # noqa: E402
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-from hydra import compose, initialize_config_dir  # noqa: E402
 
-from sim.config import register  # noqa: E402
-from sim.world import simulate  # noqa: E402
+from sim import api  # noqa: E402
 
-SCENARIOS = ROOT / "scenarios"
 GRID = [5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100]
 WORLD = [
     "workload=timing_only",
@@ -57,9 +54,7 @@ def nearest_multiple(n: int, r: int) -> int:
 
 def measure(overrides: list[str], out: Path) -> tuple[float, float]:
     """(mean simulated seconds per iteration, of which the PS's decode + aggregate)."""
-    with initialize_config_dir(config_dir=str(SCENARIOS), version_base="1.3"):
-        cfg = compose("config", overrides=overrides)
-    simulate(cfg, out)
+    api.run(overrides, out_dir=out)
     with open(out / "metrics.csv") as f:
         rows = list(csv.DictReader(f))
     total = sum(float(r["iteration_time_s"]) for r in rows) / len(rows)
@@ -72,14 +67,9 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=100)
     parser.add_argument("--out", type=Path, default=Path(__file__).with_suffix(".png"))
     args = parser.parse_args()
-    register()
-    have_geomed = (SCENARIOS / "aggregator" / "geomed.yaml").exists()
     fig, (ax, ax_ps) = plt.subplots(1, 2, figsize=(11, 4.2))
     with tempfile.TemporaryDirectory() as tmp:
         for k, (label, (setup, r)) in enumerate(SETUPS.items()):
-            if "aggregator=geomed" in setup and not have_geomed:
-                print(f"skipping {label}: scenarios/aggregator/geomed.yaml does not exist yet")
-                continue
             ns = sorted({nearest_multiple(n, r) for n in GRID})
             points = []
             for n in ns:

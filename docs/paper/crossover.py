@@ -37,13 +37,10 @@ import matplotlib  # noqa: E402
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from hydra import compose, initialize_config_dir  # noqa: E402
 from matplotlib.colors import ListedColormap  # noqa: E402
 
-from sim.config import register  # noqa: E402
-from sim.world import simulate  # noqa: E402
+from sim import api  # noqa: E402
 
-SCENARIOS = ROOT / "scenarios"
 D = 1_033_510  # fc_mnist's parameters
 FLOPS = 1e9  # experiment=paper_fc: ps.flops
 SHARE_S = 0.0037  # experiment=paper_fc: latency.seconds
@@ -63,9 +60,7 @@ def setup(method: str, r: int) -> list[str]:
 
 def iteration_time(overrides: list[str], out: Path) -> float:
     """Mean simulated seconds per iteration of one timing-only run."""
-    with initialize_config_dir(config_dir=str(SCENARIOS), version_base="1.3"):
-        cfg = compose("config", overrides=overrides)
-    simulate(cfg, out)
+    api.run(overrides, out_dir=out)
     with open(out / "metrics.csv") as f:
         rows = list(csv.DictReader(f))
     return sum(float(r["iteration_time_s"]) for r in rows) / len(rows)
@@ -96,7 +91,6 @@ def main() -> None:
     parser.add_argument("--geomed-steps", type=int, default=2)
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "figures")
     args = parser.parse_args()
-    register()
     tmp = Path(tempfile.mkdtemp())
     k = 0
 

@@ -10,18 +10,55 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 
-from sim.adversaries.placement import Placer
+from sim.adversaries.placement import Placement, Placer
 from sim.adversaries.schedule import Schedule
-from sim.adversaries.strategies import HonestView
-from sim.config import Knowledge, Placement
+from sim.adversaries.strategies import HonestView, Knowledge
+from sim.config.ranges import Count, Probability
 from sim.messages import Delayed, Message
 
 Strategy = Callable[[torch.Tensor, HonestView | None, torch.Generator], list[torch.Tensor | None]]
 Materialize = Callable[[Message], torch.Tensor]
+
+
+@dataclass
+class GroupSettings:
+    """Who, when and knowing what: the settings every adversary option has (the strategy's
+    own parameters come from its constructor)."""
+
+    count: Count = 1  # adversarial workers (adversary.ids, when given, sets it)
+    placement: Placement = Placement.fixed
+    ids: list[int] = field(default_factory=list)  # explicit placement: exactly these ranks
+    knowledge: Knowledge = Knowledge.omniscient
+    start: Count = 0  # schedule: first active iteration
+    stop: int | None = None  # schedule: first inactive iteration after start; null: never
+    probability: Probability = 1.0  # schedule: chance of being active in an iteration
+
+    @staticmethod
+    def problems(start: int = 0, stop: int | None = None, **_: Any) -> list[str]:
+        if stop is not None and stop <= start:
+            return [f"adversary.stop={stop} must be > adversary.start={start} (or null)"]
+        return []
+
+    @property
+    def workers(self) -> int:
+        return len(self.ids) if self.ids or self.placement is Placement.explicit else self.count
+
+
+class Mixed:
+    """Several adversary groups in one run (``adversary=mixed``).
+
+    ``groups`` is a list of ``{name: OPTION, ...that option's keys}``; unset keys take that
+    option's defaults. Groups place their workers among the ranks earlier groups left
+    (explicit ids first). Not a strategy itself: the builder makes one group per entry.
+    """
+
+    def __init__(self, groups: list[Any] | None = None) -> None:
+        self.groups = list(groups or [])
 
 
 @dataclass

@@ -11,12 +11,10 @@
 
 from __future__ import annotations
 
-import math
-
 import torch
 
 from sim.adversaries.strategies import HonestView, Sent
-from sim.errors import ConfigError
+from sim.config.ranges import Seconds
 
 
 class Crash:
@@ -29,9 +27,8 @@ class Crash:
 class Delay:
     """Timing attack: the honest message, uploaded ``seconds`` later than it could be."""
 
-    def __init__(self, seconds: float = 1.0) -> None:
-        if not math.isfinite(seconds) or seconds < 0:
-            raise ConfigError(f"adversary.seconds={seconds} must be a finite number >= 0")
+    def __init__(self, seconds: Seconds = 1.0) -> None:
+        """``seconds``: extra simulated seconds before the upload."""
         self.delay_s = seconds
 
     def __call__(self, own: torch.Tensor, honest: HonestView | None, gen: torch.Generator) -> Sent:

@@ -8,21 +8,25 @@ Complex messages are treated coordinate-wise on their real and imaginary parts.
 
 from __future__ import annotations
 
-import math
+from enum import Enum
 from statistics import NormalDist
 
 import torch
 
-from sim.adversaries.strategies import HonestView, Sent
-from sim.config import AlieVariant as ZVariant
-from sim.config import Knowledge
-from sim.errors import ConfigError
+from sim.adversaries.strategies import HonestView, Knowledge, Sent
+from sim.config.errors import ConfigError
+from sim.config.ranges import Count, Finite
 
 
-def alie_z(n: int, f: int, variant: ZVariant = ZVariant.paper) -> float:
+class AlieVariant(Enum):
+    paper = "paper"  # Baruch et al. 2019, Alg. 3: z = Phi^-1((n - s) / n)
+    honest = "honest"  # common code variant: z = Phi^-1((n - f - s) / (n - f))
+
+
+def alie_z(n: int, f: int, variant: AlieVariant = AlieVariant.paper) -> float:
     """ALIE's z: ``s = floor(n/2) + 1 - f`` supporters needed, then the normal quantile."""
     s = n // 2 + 1 - f
-    p = (n - s) / n if variant is ZVariant.paper else (n - f - s) / max(n - f, 1)
+    p = (n - s) / n if variant is AlieVariant.paper else (n - f - s) / max(n - f, 1)
     if not 0.0 < p < 1.0:
         raise ConfigError(
             f"adversary=alie: no finite z for cluster.workers={n} and {f} adversaries "
@@ -50,25 +54,36 @@ class ALIE:
         self,
         n: int,
         f: int,
-        z: float | None = None,
-        variant: ZVariant | str = ZVariant.paper,
+        z: Finite | None = None,
+        variant: AlieVariant = AlieVariant.paper,
         sign: float = -1.0,
-        ddof: int = 1,
+        ddof: Count = 1,
     ) -> None:
-        self.variant = ZVariant(variant).value
-        self.z = alie_z(n, f, ZVariant(variant)) if z is None else float(z)
-        if not math.isfinite(self.z):
-            raise ConfigError(f"adversary.z={z} must be finite")
-        if ddof < 0:
-            raise ConfigError(f"adversary.ddof={ddof} must be >= 0")
+        """``z``: null derives it from ``n`` and ``f`` by ``variant``; ``sign``: the lie is
+        ``mu + sign * z * sigma``; ``ddof``: sigma's delta degrees of freedom."""
+        self.variant = AlieVariant(variant).value
+        self.z = alie_z(n, f, AlieVariant(variant)) if z is None else float(z)
         self.n, self.f, self.sign, self.ddof = n, f, (1.0 if sign >= 0 else -1.0), ddof
 
-    def validate(self, count: int, knowledge: Knowledge) -> None:
+    @staticmethod
+    def problems(
+        n: int, f: int, z: float | None = None, variant: object = "paper", **_: object
+    ) -> list[str]:
+        if z is not None:
+            return []
+        try:
+            alie_z(n, f, AlieVariant(getattr(variant, "value", variant)))
+        except ConfigError as err:
+            return err.problems
+        return []
+
+    def invalid(self, count: int, knowledge: Knowledge) -> str | None:
         if knowledge is Knowledge.none and count <= self.ddof:
-            raise ConfigError(
+            return (
                 f"adversary=alie with knowledge=none estimates sigma from its own {count} "
                 f"message(s): needs adversary.count > adversary.ddof={self.ddof}"
             )
+        return None
 
     def __call__(self, own: torch.Tensor, honest: HonestView | None, gen: torch.Generator) -> Sent:
         x = _real(honest() if honest is not None else own)  # (h, d) or (h, d, 2)
@@ -92,17 +107,17 @@ class IPM:
 class Mimic:
     """Every adversary copies one honest worker's message: the ``target``-th honest one."""
 
-    def __init__(self, target: int = 0) -> None:
-        if target < 0:
-            raise ConfigError(f"adversary.target={target} must be >= 0")
+    def __init__(self, target: Count = 0) -> None:
+        """``target``: index among the honest workers (in rank order)."""
         self.target = target
 
-    def validate(self, count: int, knowledge: Knowledge) -> None:
+    def invalid(self, count: int, knowledge: Knowledge) -> str | None:
         if knowledge is Knowledge.none:
-            raise ConfigError(
+            return (
                 "adversary=mimic copies an honest worker's message: it needs "
                 "adversary.knowledge=omniscient"
             )
+        return None
 
     def __call__(self, own: torch.Tensor, honest: HonestView | None, gen: torch.Generator) -> Sent:
         assert honest is not None  # validate() refuses knowledge=none

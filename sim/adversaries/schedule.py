@@ -11,8 +11,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.errors import ConfigError
-
 
 @dataclass
 class Schedule:
@@ -20,16 +18,6 @@ class Schedule:
     stop: int | None = None  # first inactive iteration after start; None: to the end
     probability: float = 1.0  # chance of being active in an iteration inside [start, stop)
     rng: np.random.Generator | None = None
-
-    def __post_init__(self) -> None:
-        if self.start < 0:
-            raise ConfigError(f"adversary.start={self.start} must be >= 0")
-        if self.stop is not None and self.stop <= self.start:
-            raise ConfigError(
-                f"adversary.stop={self.stop} must be > adversary.start={self.start} (or null)"
-            )
-        if not 0.0 <= self.probability <= 1.0:
-            raise ConfigError(f"adversary.probability={self.probability} must be in [0, 1]")
 
     def active(self, iteration: int) -> bool:
         if iteration < self.start or (self.stop is not None and iteration >= self.stop):

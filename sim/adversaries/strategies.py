@@ -14,8 +14,17 @@ nothing but their own messages; those that read the honest ones live in
 from __future__ import annotations
 
 from collections.abc import Callable
+from enum import Enum
 
 import torch
+
+from sim.config.ranges import NonNegative
+
+
+class Knowledge(Enum):
+    omniscient = "omniscient"  # sees this iteration's honest messages
+    none = "none"  # sees only its own honest message
+
 
 HonestView = Callable[[], torch.Tensor]  # () -> (h, d) honest workers' messages
 Sent = list[torch.Tensor | None]
@@ -79,7 +88,7 @@ class Gaussian:
     Drawn from the adversaries' own stream, one independent vector per worker.
     """
 
-    def __init__(self, mean: float = 0.0, std: float = 200.0, add: bool = False) -> None:
+    def __init__(self, mean: float = 0.0, std: NonNegative = 200.0, add: bool = False) -> None:
         self.mean, self.std, self.add = mean, std, add
 
     def __call__(self, own: torch.Tensor, honest: HonestView | None, gen: torch.Generator) -> Sent:

@@ -8,11 +8,9 @@ adversarial candidates it selected or kept (see :func:`influence`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import torch
-
-from sim.errors import ConfigError
 
 
 @dataclass
@@ -47,21 +45,48 @@ class Aggregator(Protocol):
         ...
 
 
-class Linear(Protocol):
-    """A rule that is a fixed weighted sum: honest inputs can stay symbolic."""
+class Linear:
+    """A rule that is a fixed weighted sum ``sum_i w_i x_i``, defined by :meth:`weights` alone.
 
-    def weights(self, k: int) -> list[float]: ...
+    The PS applies it to the candidates through their weights, so honest candidates stay
+    symbolic (the sum of honest part gradients is one backward pass); ``__call__`` is the
+    same sum on a tensor. A subclass changes the rule by overriding ``weights``; it cannot
+    override ``__call__`` (that would be a second definition the PS never runs): a rule
+    that is not a weighted sum is a plain class with its own ``__call__``.
+    """
+
+    name = "linear"
+    report: Report
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "__call__" in cls.__dict__:
+            raise TypeError(
+                f"{cls.__name__}: a linear rule is defined by weights(k) alone; override "
+                "weights, or write a rule that is not a subclass of Linear"
+            )
+
+    def weights(self, k: int) -> list[float]:
+        raise NotImplementedError
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        check_inputs(self, x)
+        k = x.shape[0]
+        w = torch.tensor(self.weights(k), dtype=torch.float64, device=x.device)
+        self.report = Report(k * w)
+        return w.to(x.dtype) @ x
+
+    def invalid(self, k: int) -> str | None:
+        return None if k >= 1 else "needs at least one candidate"
+
+    def ops(self, k: int, d: int) -> float:
+        return float(k * d)
 
 
 def influence(kept: torch.Tensor, adversarial: list[bool]) -> float:
     """Adversarial candidates the rule kept: ``sum of kept[i]`` over adversarial ``i``."""
     mask = torch.tensor(adversarial, dtype=torch.bool, device=kept.device)
     return float(kept[mask].sum())
-
-
-def check_f(f: int) -> None:
-    if f < 0:
-        raise ConfigError(f"aggregator.f={f}: the declared number of adversaries must be >= 0")
 
 
 class Checked(Protocol):

@@ -14,15 +14,12 @@ import numpy as np
 import torch
 
 from sim.aggregators.base import check_inputs
-from sim.errors import ConfigError
 
 
 class Bucketing:
     name = "bucketing"
 
     def __init__(self, size: int, rng: np.random.Generator) -> None:
-        if size < 1:
-            raise ConfigError(f"aggregator.bucket_size={size} must be >= 1")
         self.size, self.rng = size, rng
 
     def __call__(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

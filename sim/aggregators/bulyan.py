@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import torch
 
-from sim.aggregators.base import Report, check_f, check_inputs
+from sim.aggregators.base import Report, check_inputs
 from sim.aggregators.distances import pairwise_sq_dists, pairwise_sq_dists_ops
 from sim.aggregators.krum import krum_ranking
 from sim.aggregators.median import sort_ops
+from sim.config.ranges import Count
 
 
 def closest_to_median(s: torch.Tensor, beta: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -57,8 +58,7 @@ def recursive_krum(d2: torch.Tensor, f: int, count: int) -> list[int]:
 class Bulyan:
     name = "bulyan"
 
-    def __init__(self, f: int = 0) -> None:
-        check_f(f)
+    def __init__(self, f: Count = 0) -> None:
         self.f = f
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import torch
 
-from sim.aggregators.base import Report, check_f, check_inputs
-from sim.errors import ConfigError
+from sim.aggregators.base import Report, check_inputs
+from sim.config.ranges import AtLeastOne, Count, Positive
 
 
 def clip_step(x: torch.Tensor, v: torch.Tensor, tau: float) -> tuple[torch.Tensor, torch.Tensor]:
@@ -32,12 +32,7 @@ def clip_step(x: torch.Tensor, v: torch.Tensor, tau: float) -> tuple[torch.Tenso
 class CenteredClip:
     name = "centered_clip"
 
-    def __init__(self, f: int = 0, tau: float = 1.0, iterations: int = 1) -> None:
-        check_f(f)
-        if not tau > 0:
-            raise ConfigError(f"aggregator.tau={tau}: the clipping radius must be > 0")
-        if iterations < 1:
-            raise ConfigError(f"aggregator.iterations={iterations}: needs at least one step")
+    def __init__(self, f: Count = 0, tau: Positive = 1.0, iterations: AtLeastOne = 1) -> None:
         self.f, self.tau, self.iterations = f, tau, iterations
         self.center: torch.Tensor | None = None
 

@@ -9,11 +9,27 @@ bucket get 1 each).
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from enum import Enum
 from typing import Protocol
 
 import torch
 
 from sim.aggregators.base import Aggregator, Report, check_inputs
+from sim.config.ranges import AtLeastOne
+
+
+class Pre(Enum):
+    nnm = "nnm"  # nearest-neighbour mixing (uses aggregator.f)
+    bucketing = "bucketing"  # random buckets of aggregator.bucket_size, averaged
+
+
+@dataclass
+class PreSettings:
+    """Settings every rule has: pre-aggregators applied in order before it."""
+
+    pre: list[Pre] = field(default_factory=list)  # e.g. [nnm, bucketing]
+    bucket_size: AtLeastOne = 2  # for pre=[bucketing]
 
 
 class PreAggregator(Protocol):

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 
 import torch
 
-from sim.aggregators.base import Report, check_f, check_inputs
+from sim.aggregators.base import Report, check_inputs
 from sim.aggregators.median import coordinate_median, sort_ops
-from sim.errors import ConfigError
+from sim.config.ranges import AtLeastOne, Count, NonNegative, Positive
 
 
 def smoothed_objective(dist: torch.Tensor, nu: float) -> float:
@@ -65,14 +65,13 @@ def weiszfeld(x: torch.Tensor, z: torch.Tensor, nu: float, tol: float, max_iter:
 class GeometricMedian:
     name = "geomed"
 
-    def __init__(self, tol: float = 1e-5, max_iter: int = 100, nu: float = 1e-6, f: int = 0):
-        check_f(f)
-        if not tol >= 0:
-            raise ConfigError(f"aggregator.tol={tol}: the relative tolerance must be >= 0")
-        if max_iter < 1:
-            raise ConfigError(f"aggregator.max_iter={max_iter}: needs at least one iteration")
-        if not nu > 0:
-            raise ConfigError(f"aggregator.nu={nu}: the smoothing must be > 0")
+    def __init__(
+        self,
+        tol: NonNegative = 1e-5,
+        max_iter: AtLeastOne = 100,
+        nu: Positive = 1e-6,
+        f: Count = 0,
+    ) -> None:
         self.f, self.tol, self.max_iter, self.nu = f, tol, max_iter, nu
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:

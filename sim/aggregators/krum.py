@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import torch
 
-from sim.aggregators.base import Report, check_f, check_inputs
+from sim.aggregators.base import Report, check_inputs
 from sim.aggregators.distances import pairwise_sq_dists, pairwise_sq_dists_ops
+from sim.config.ranges import Count
 
 
 def nearest_sums(d2: torch.Tensor) -> torch.Tensor:
@@ -63,8 +64,7 @@ def krum_ops(k: int, d: int) -> float:
 class Krum:
     name = "krum"
 
-    def __init__(self, f: int = 0) -> None:
-        check_f(f)
+    def __init__(self, f: Count = 0) -> None:
         self.f = f
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:

@@ -12,7 +12,8 @@ import math
 
 import torch
 
-from sim.aggregators.base import Report, check_f, check_inputs
+from sim.aggregators.base import Report, check_inputs
+from sim.config.ranges import Count
 
 
 def sort_ops(k: int, d: int) -> float:
@@ -32,8 +33,7 @@ def coordinate_median(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 class Median:
     name = "median"
 
-    def __init__(self, f: int = 0) -> None:
-        check_f(f)
+    def __init__(self, f: Count = 0) -> None:
         self.f = f  # not used by the rule itself; pre-aggregators may use it
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:

@@ -10,19 +10,16 @@ from __future__ import annotations
 
 import torch
 
-from sim.aggregators.base import Report, check_f, check_inputs
+from sim.aggregators.base import Report, check_inputs
 from sim.aggregators.distances import pairwise_sq_dists
 from sim.aggregators.krum import krum_invalid, krum_ops, krum_ranking
-from sim.errors import ConfigError
+from sim.config.ranges import AtLeastOne, Count
 
 
 class MultiKrum:
     name = "multikrum"
 
-    def __init__(self, f: int = 0, m: int | None = None) -> None:
-        check_f(f)
-        if m is not None and m < 1:
-            raise ConfigError(f"aggregator.m={m}: the number of averaged candidates must be >= 1")
+    def __init__(self, f: Count = 0, m: AtLeastOne | None = None) -> None:
         self.f, self.m = f, m
 
     def selected(self, k: int) -> int:

@@ -10,18 +10,15 @@ from __future__ import annotations
 
 import torch
 
-from sim.aggregators.base import Report, check_f, check_inputs
+from sim.aggregators.base import Report, check_inputs
 from sim.aggregators.median import sort_ops
-from sim.errors import ConfigError
+from sim.config.ranges import Count
 
 
 class TrimmedMean:
     name = "trimmed_mean"
 
-    def __init__(self, f: int = 0, b: int = 1) -> None:
-        check_f(f)
-        if b < 0:
-            raise ConfigError(f"aggregator.b={b}: values trimmed per side must be >= 0")
+    def __init__(self, f: Count = 0, b: Count = 1) -> None:
         self.f, self.b = f, b
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:

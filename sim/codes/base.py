@@ -21,6 +21,15 @@ class Decoded:
     suspects: set[int] = field(default_factory=set)  # workers the decoder found lying
 
 
+class Arrivals(Protocol):
+    """Decodability counted from arrivals alone (``workload=timing_only``, where no values
+    exist): an honest copy agrees with the other honest ones, a forged one with nothing."""
+
+    def add(self, rank: int, honest: bool) -> bool:
+        """Count one arrival; True once the messages so far are enough to decode."""
+        ...
+
+
 class Code(Protocol):
     n: int  # workers
     parts: int  # distinct data parts per iteration
@@ -65,4 +74,8 @@ class Code(Protocol):
 
     def decode_ops(self, received: int, d: int) -> float:
         """Scalar operations the PS spends decoding ``received`` messages (cost model)."""
+        ...
+
+    def arrivals(self) -> Arrivals:
+        """A fresh count of one iteration's arrivals (see :class:`Arrivals`)."""
         ...

@@ -27,37 +27,35 @@ projections are fresh, the old ``f``.
 from __future__ import annotations
 
 import cmath
+from typing import Annotated
 
 import torch
 
-from sim.codes.base import Decoded, Materialize, Project
+from sim.codes.base import Arrivals, Decoded, Materialize, Project
 from sim.codes.dense import as_matrix, combine_rows, project_rows
 from sim.codes.dft import CDTYPE, Location, blame, encoding_matrix, locate, recovery_weights
-from sim.errors import ConfigError
+from sim.config.ranges import Count, Range
 from sim.messages import Message, PartSum, one_hot
 
 DTYPE_SLACK = 2  # a message is checked no finer than 2 ulps of its own dtype
 DOUBT = 16  # blame by less than this many tolerances is decided again in float64
 
 
+RELATIVE = Range(lambda v: 0 <= v < 1, "in [0, 1) (relative)")
+
+
 class CyclicCode:
     def __init__(
         self,
         n: int,
-        s: int = 1,
-        tolerance: float = 1e-10,
+        s: Count = 1,
+        tolerance: Annotated[float, RELATIVE] = 1e-10,
         fresh_projection: bool = True,
         gen: torch.Generator | None = None,
     ) -> None:
-        if s < 0:
-            raise ConfigError(f"code.s={s} must be >= 0 (the code corrects s errors)")
-        if n < 2 * s + 1:
-            raise ConfigError(
-                f"code.s={s} needs cluster.workers >= 2s+1 = {2 * s + 1} (got {n}); "
-                f"with {n} workers code.s can be at most {(n - 1) // 2}"
-            )
-        if not 0 <= tolerance < 1:
-            raise ConfigError(f"code.tolerance={tolerance} must be in [0, 1) (relative)")
+        """``s``: errors corrected (every worker computes ``2s+1`` parts); ``tolerance``:
+        relative least-squares residual still "one codeword"; ``fresh_projection=false``
+        reuses one projection forever (to show the attack it invites)."""
         self.n, self.s, self.parts = n, s, n
         self.candidates = 1  # the decoder hands the rule one vector: the recovered mean
         self.tolerance, self.fresh_projection = tolerance, fresh_projection
@@ -68,11 +66,20 @@ class CyclicCode:
         self._gf: torch.Tensor | None = None  # (P,) g_p·f
         self._y: dict[int, tuple[Message, complex, bool]] = {}  # (row, y_i, exact)
 
+    @staticmethod
+    def problems(n: int, s: int, **_: object) -> list[str]:
+        if n >= 2 * s + 1:
+            return []
+        return [
+            f"code.s={s} needs cluster.workers >= 2s+1 = {2 * s + 1} (got {n}); "
+            f"with {n} workers code.s can be at most {(n - 1) // 2}"
+        ]
+
     def load(self, rank: int) -> int:
         return 2 * self.s + 1
 
     def message_bytes(self, d: int) -> int:
-        return 8 * d  # complex64 on the wire (DESIGN §4)
+        return 8 * d  # complex64 on the wire, whatever precision the PS decodes in
 
     def groups(self) -> list[list[int]]:
         return [list(range(self.n))]  # one codeword: every worker must agree with it
@@ -241,3 +248,21 @@ class CyclicCode:
 
     def decode_ops(self, received: int, d: int) -> float:
         return 4.0 * received * d  # projection and recovery, one complex pass each
+
+    def arrivals(self) -> Arrivals:
+        return Codeword(self.n, self.s)
+
+
+class Codeword:
+    """Decodable as :meth:`CyclicCode.decodable` decides it, from counts: the ``e`` forged
+    rows and ``t`` missing ones are within the bound (``2e + t <= 2s``) and at least
+    ``n - s`` honest rows agree on the codeword."""
+
+    def __init__(self, n: int, s: int) -> None:
+        self.n, self.s, self.honest, self.forged = n, s, 0, 0
+
+    def add(self, rank: int, honest: bool) -> bool:
+        self.honest += honest
+        self.forged += not honest
+        missing = self.n - self.honest - self.forged
+        return self.honest >= self.n - self.s and 2 * self.forged + missing <= 2 * self.s

@@ -1,7 +1,7 @@
 """The math of DRACO's cyclic code: a Reed–Solomon code over the complex numbers.
 
 Pure functions on small complex128 tensors (sizes ``n`` and ``s``, never the model
-size ``d``), testable on their own. Notation (DESIGN §1.2):
+size ``d``), testable on their own. Notation (docs/architecture.md, "The cyclic code"):
 
 - ``X_p = exp(2πi·p/n)``, the ``n``-th roots of unity, one per worker;
 - ``C[p,q] = exp(-2πi·p·q/n)/sqrt(n)``, ``C1 = C[:, :n-2s]``, ``C2 = C[:, n-2s:]``;

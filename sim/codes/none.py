@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sim.codes.base import Decoded, Materialize, Project
+from sim.codes.base import Arrivals, Decoded, Materialize, Project
 from sim.messages import Message, one_hot
 
 
@@ -34,3 +34,17 @@ class NoCode:
 
     def decode_ops(self, received: int, d: int) -> float:
         return 0.0
+
+    def arrivals(self) -> Arrivals:
+        return Everyone(self.n)
+
+
+class Everyone:
+    """Decodable once all ``n`` messages are in (forged or not: nothing is decoded)."""
+
+    def __init__(self, n: int) -> None:
+        self.n, self.seen = n, 0
+
+    def add(self, rank: int, honest: bool) -> bool:
+        self.seen += 1
+        return self.seen == self.n

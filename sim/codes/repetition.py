@@ -9,25 +9,30 @@ gradient, exactly. A group without a strict majority is a decode failure.
 
 from __future__ import annotations
 
-from sim.codes.base import Decoded, Materialize, Project
-from sim.errors import ConfigError
+import numpy as np
+
+from sim.codes.base import Arrivals, Decoded, Materialize, Project
+from sim.config.ranges import AtLeastOne, NonNegative
 from sim.messages import Message, PartSum, bits_equal, one_hot
 
 
 class RepetitionCode:
-    def __init__(self, n: int, r: int = 3, tolerance: float = 0.0) -> None:
-        if r < 1:
-            raise ConfigError(f"code.r={r}: the repetition factor must be >= 1")
-        if n % r != 0:
-            near = sorted({max(r, n - n % r), n - n % r + r})
-            raise ConfigError(
-                f"cluster.workers={n} is not a multiple of code.r={r}: repetition groups "
-                f"need n % r == 0 (for example cluster.workers={near[-1]})"
-            )
-        if tolerance < 0:
-            raise ConfigError(f"code.tolerance={tolerance} must be >= 0")
+    def __init__(self, n: int, r: AtLeastOne = 3, tolerance: NonNegative = 0.0) -> None:
+        """``tolerance``: 0 for bitwise equality; > 0: the largest absolute difference
+        between two copies that still counts as equal (for GPUs whose kernels are not
+        bit-deterministic)."""
         self.n, self.r, self.tolerance = n, r, tolerance
         self.parts = n // r
+
+    @staticmethod
+    def problems(n: int, r: int, tolerance: float = 0.0) -> list[str]:
+        if n % r == 0:
+            return []
+        near = n - n % r + r
+        return [
+            f"cluster.workers={n} is not a multiple of code.r={r}: repetition groups "
+            f"need n % r == 0 (for example cluster.workers={near})"
+        ]
 
     def load(self, rank: int) -> int:
         return self.r  # a group's part holds the samples r uncoded workers would split
@@ -92,3 +97,21 @@ class RepetitionCode:
 
     def decode_ops(self, received: int, d: int) -> float:
         return float(received * d)  # one comparison pass over every copy
+
+    def arrivals(self) -> Arrivals:
+        return Majorities(self.r, self.parts)
+
+
+class Majorities:
+    """Decodable once every group holds honest copies from more than half its members."""
+
+    def __init__(self, r: int, groups: int) -> None:
+        self.r, self.votes, self.left = r, np.zeros(groups, dtype=np.int64), groups
+
+    def add(self, rank: int, honest: bool) -> bool:
+        if honest:
+            g = rank // self.r
+            self.votes[g] += 1
+            if 2 * self.votes[g] > self.r >= 2 * (self.votes[g] - 1):  # this copy made it
+                self.left -= 1
+        return self.left == 0

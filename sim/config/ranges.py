@@ -11,15 +11,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Annotated, Any, get_args, get_origin
+from dataclasses import dataclass, field
+from types import UnionType
+from typing import Annotated, Any, Union, get_args, get_origin
 
 
 @dataclass(frozen=True)
 class Range:
     """``test(value)`` is True for a valid value; ``text`` says what is valid."""
 
-    test: Callable[[float], bool]
+    test: Callable[[float], bool] = field(compare=False)  # equal ranges: the same text
     text: str
 
     def __call__(self, value: float) -> bool:
@@ -41,7 +42,7 @@ def between(low: float, high: float) -> Range:
 POSITIVE = Range(lambda v: 0 < v < math.inf, "a positive finite number")
 NON_NEGATIVE = Range(lambda v: 0 <= v < math.inf, "a finite number >= 0")
 FINITE = Range(math.isfinite, "a finite number")
-PROBABILITY = between(0.0, 1.0)
+PROBABILITY = Range(lambda v: 0 <= v <= 1, "a probability in [0, 1]")
 
 Positive = Annotated[float, POSITIVE]
 NonNegative = Annotated[float, NON_NEGATIVE]
@@ -53,7 +54,13 @@ AtLeastOne = Annotated[int, at_least(1)]
 
 
 def range_of(annotation: Any) -> Range | None:
-    """The :class:`Range` inside ``Annotated[T, Range]``, else None."""
+    """The :class:`Range` inside ``Annotated[T, Range]`` (or ``... | None``), else None."""
     if get_origin(annotation) is Annotated:
         return next((a for a in get_args(annotation)[1:] if isinstance(a, Range)), None)
+    for arg in get_args(annotation) if get_origin(annotation) in UNIONS else ():
+        if (found := range_of(arg)) is not None:
+            return found
     return None
+
+
+UNIONS = (Union, UnionType)

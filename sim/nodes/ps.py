@@ -1,6 +1,6 @@
 """The parameter server: broadcast, wait, decode, aggregate, update — one round at a time.
 
-A round on the simulated clock (DESIGN §4):
+A round on the simulated clock (docs/architecture.md, "Time"):
 
 1. the model goes to every worker over the network (:meth:`Network.broadcast`);
 2. worker ``i`` computes for ``load_i x draw_i x speed_i`` seconds (:mod:`sim.latency`);
@@ -17,6 +17,7 @@ PS process then spends the round's time on the SimPy clock.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
@@ -25,22 +26,15 @@ from typing import Any, Protocol
 import numpy as np
 import simpy
 
-from sim.config import Wait
+from sim.config.schema import Wait
 from sim.latency import LatencyModel
 from sim.messages import Delayed
 from sim.network import PS, Network, Transfers
 from sim.nodes.worker import Worker
-from sim.trace import Trace
+from sim.runs.records import IterationRecord, Outcome
+from sim.runs.trace import Trace
 
-
-@dataclass
-class Outcome:
-    """What the PS's math produced in one iteration (see :mod:`sim.protocol`)."""
-
-    decode_ops: float
-    aggregate_ops: float
-    fields: dict[str, Any]  # metric columns filled by the protocol
-    diverged: bool = False  # the model is no longer finite: the run stops here
+OnRecord = Callable[[IterationRecord, bool], bool]  # (record, diverged) -> go on?
 
 
 class RoundMath(Protocol):
@@ -83,44 +77,52 @@ class Round:
     transfers: list[Transfers] = field(default_factory=list)  # traced rounds only
 
 
+@dataclass
 class ParameterServer:
-    def __init__(
-        self,
-        env: simpy.Environment,
-        workers: list[Worker],
-        network: Network,
-        math: RoundMath,
-        latency: LatencyModel,
-        rng: np.random.Generator,
-        wait: WaitPolicy,
-        flops: float,
-        trace: Trace,
-        on_iteration: Callable[[int, float, float, Outcome], bool],
-    ) -> None:
-        self.env, self.workers, self.network, self.math = env, workers, network, math
-        self.latency, self.rng, self.wait, self.flops = latency, rng, wait, flops
-        self.trace, self.on_iteration = trace, on_iteration
-        self.n = len(workers)
-        self.speeds = latency.speeds(self.n)
-        self.loads = np.array([math.load(w.rank) for w in workers], dtype=float)
+    """The PS of one run, with the workers, links and compute-time model it drives."""
 
-    def run(self, iterations: int, first: int = 0) -> Generator[Any, Any, None]:
-        """Iterations ``first .. iterations-1`` (``first > 0`` when resuming)."""
-        for it in range(first, iterations):
+    workers: list[Worker]
+    network: Network
+    math: RoundMath
+    latency: LatencyModel
+    speeds: np.ndarray  # (n,) persistent speed factors
+    rng: np.random.Generator  # the latency stream
+    wait: WaitPolicy
+    flops: float  # scalar operations per second (the PS's cost model)
+    trace: Trace
+
+    def __post_init__(self) -> None:
+        self.n = len(self.workers)
+        self.loads = np.array([self.math.load(w.rank) for w in self.workers], dtype=float)
+
+    def rounds(
+        self, env: simpy.Environment, first: int, last: int, on_record: OnRecord
+    ) -> Generator[Any, Any, None]:
+        """Iterations ``first .. last-1`` on ``env``'s clock; stops early when
+        ``on_record`` says so."""
+        for it in range(first, last):
             traced = it < self.trace.limit
-            rnd = self.plan(it, traced)
-            yield self.env.timeout(rnd.stop - rnd.start)
+            start = env.now
+            rnd = self.plan(it, start, traced)
+            yield env.timeout(rnd.stop - rnd.start)
             if traced:
                 self.record(rnd)
             outcome = self.math.finish(it, rnd.received)
-            yield from self.busy("decode", outcome.decode_ops, it, traced)
-            yield from self.busy("aggregate", outcome.aggregate_ops, it, traced)
-            if not self.on_iteration(it, rnd.start, self.env.now, outcome):
+            yield from self.busy(env, "decode", outcome.decode_ops, it, traced)
+            yield from self.busy(env, "aggregate", outcome.aggregate_ops, it, traced)
+            rec = dataclasses.replace(
+                outcome.record,
+                sim_time_s=env.now,
+                iteration_time_s=env.now - start,
+                decode_s=outcome.decode_ops / self.flops,
+                aggregate_s=outcome.aggregate_ops / self.flops,
+            )
+            if not on_record(rec, outcome.diverged):
                 return
 
-    def plan(self, it: int, traced: bool) -> Round:
-        """Steps 1-4 of a round starting now: who delivers when, and when the PS stops."""
-        start = self.env.now
+    def plan(self, it: int, start: float, traced: bool) -> Round:
+        """Steps 1-4 of a round starting at ``start``: who delivers when, and when the PS
+        stops waiting."""
         sent = self.math.prepare(it)
         compute_s = self.loads * self.latency.draw(self.rng, self.n, it) * self.speeds
         model_at, down = self.network.broadcast(start, self.math.model_bytes, traced)
@@ -139,11 +141,13 @@ class ParameterServer:
         self.collect(rnd, sent, np.where(silent, done, arrive).max())
         return rnd
 
-    def busy(self, lane: str, ops: float, it: int, traced: bool) -> Generator[Any, Any, None]:
-        start = self.env.now
-        yield self.env.timeout(ops / self.flops)
+    def busy(
+        self, env: simpy.Environment, lane: str, ops: float, it: int, traced: bool
+    ) -> Generator[Any, Any, None]:
+        start = env.now
+        yield env.timeout(ops / self.flops)
         if traced and ops > 0:
-            self.trace.span(PS, lane, lane, start, self.env.now, iteration=it)
+            self.trace.span(PS, lane, lane, start, env.now, iteration=it)
 
     def enough(self, received: dict[int, Any]) -> bool:
         kind = self.wait.kind

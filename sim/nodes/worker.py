@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 from sim.network import worker_node
-from sim.trace import Trace
+from sim.runs.trace import Trace
 
 
 class Worker:

@@ -9,7 +9,8 @@ import math
 from pathlib import Path
 from typing import Any
 
-from sim.trace import write_atomic
+from sim.runs.records import Status, Summary
+from sim.runs.sink import write_atomic
 
 STYLE = """
 body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
@@ -21,10 +22,10 @@ pre{background:#f6f8fa;padding:1em;overflow:auto;font-size:.85em}
 """
 
 
-def guarantees(summary: dict[str, Any]) -> list[tuple[bool, str]]:
+def guarantees(summary: Summary) -> list[tuple[bool, str]]:
     """Plain-language statements about what held in this run, each true or false."""
-    corrupted, failures = summary.get("corrupted_updates", 0), summary.get("decode_failures", 0)
-    iters = summary.get("iterations", 0)
+    corrupted, failures = summary.corrupted_updates, summary.decode_failures
+    iters = summary.iterations
     return [
         (
             corrupted == 0,
@@ -41,8 +42,8 @@ def guarantees(summary: dict[str, Any]) -> list[tuple[bool, str]]:
             "not decode)",
         ),
         (
-            summary.get("status") == "completed",
-            f"The run finished with status '{summary.get('status')}'",
+            summary.status is Status.completed,
+            f"The run finished with status '{summary.status}'",
         ),
     ]
 
@@ -61,16 +62,18 @@ def _figure(path: Path) -> str:
 
 
 def write_report(
-    out_dir: Path, summary: dict[str, Any] | None = None, title: str = "draco-sim run"
+    out_dir: Path, summary: Summary | None = None, title: str = "draco-sim run"
 ) -> Path:
     """Build ``report.html`` from the run's summary (default: the run dir's
     ``summary.json``), its resolved config and its PNG figures."""
     if summary is None:
-        summary = json.loads((out_dir / "summary.json").read_text())
+        summary = Summary.load(out_dir)
+        if summary is None:
+            raise FileNotFoundError(f"{out_dir}: no readable summary.json")
     config = (out_dir / "config.yaml").read_text() if (out_dir / "config.yaml").exists() else ""
     rows = "".join(
         f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(_json(v))}</td></tr>"
-        for k, v in summary.items()
+        for k, v in summary.to_dict().items()
     )
     checks = "".join(
         f'<li class="{"ok" if ok else "bad"}">{"✓" if ok else "✗"} {html.escape(text)}</li>'

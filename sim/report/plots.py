@@ -11,7 +11,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from sim.trace import IterationRecord  # noqa: E402
+from sim.runs.records import IterationRecord  # noqa: E402
 
 
 def training_curves(rows: Sequence[IterationRecord], path: Path) -> None:

@@ -8,11 +8,12 @@ from pathlib import Path
 from sim.report.compare import (
     accuracy_heatmap,
     accuracy_vs_time,
-    load_runs,
+    final_accuracy,
     time_to_target_bars,
 )
+from sim.report.summary import write_summary
 from sim.report.table import write as write_pivots
-from sim.sweep.summary import write_summary
+from sim.runs.store import load_runs
 
 
 def default_target(best_accuracy: float) -> float:
@@ -29,8 +30,8 @@ def write_sweep_report(root: Path, target: float | None = None) -> list[Path]:
     if any((p / ".hydra" / "overrides.yaml").is_file() for p in root.iterdir() if p.is_dir()):
         written += write_summary(root)
         written += list(write_pivots(root))
-    accs = [r.summary.get("final_accuracy") for r in runs]
-    best = max((a for a in accs if isinstance(a, int | float) and math.isfinite(a)), default=0.0)
+    accs = [final_accuracy(r) for r in runs]
+    best = max((a for a in accs if math.isfinite(a)), default=0.0)
     goal = target if target is not None else default_target(best)
     accuracy_vs_time(runs, root / "accuracy_vs_time.png")
     time_to_target_bars(runs, goal, root / "time_to_target.png")

@@ -9,13 +9,11 @@ numbers) and ``table.md`` (pivots: the first swept key down, the others across).
 from __future__ import annotations
 
 import csv
-import json
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from sim.sweep.summary import job_dirs, parse_overrides
+from sim.runs.records import Status
+from sim.runs.store import load_sweep
 
 SUMMARY = ("status", "final_accuracy", "final_loss", "corrupted_updates", "decode_failures")
 PIVOTS = (("final_accuracy", "final test accuracy"), ("corrupted_updates", "corrupted updates"))
@@ -27,15 +25,14 @@ def collect(sweep: Path) -> tuple[list[Row], list[str]]:
     """(rows, swept keys in override order). A row: overrides + summary numbers + job."""
     rows: list[Row] = []
     keys: list[str] = []
-    for job in job_dirs(sweep):
-        if not (job / "summary.json").is_file():
+    for run in load_sweep(sweep):
+        if run.summary is None:
             continue  # not finished: nothing to tabulate
-        overrides = yaml.safe_load((job / ".hydra" / "overrides.yaml").read_text()) or []
-        row: Row = parse_overrides(overrides)
+        row: Row = dict(run.overrides)
         keys += [k for k in row if k not in keys]
-        summary = json.loads((job / "summary.json").read_text())
-        row.update({k: summary.get(k) for k in SUMMARY})
-        row["job"] = job.name
+        values = run.summary.plain()
+        row.update({k: values.get(k) for k in SUMMARY})
+        row["job"] = run.name
         rows.append(row)
     swept = [k for k in keys if len({r.get(k) for r in rows}) > 1] or keys[:1]
     return rows, swept
@@ -46,7 +43,7 @@ def _cell(row: Row | None, value: str) -> str:
         return ""
     v = row.get(value)
     text = "n/a" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v)
-    return f"{text} (diverged)" if row.get("status") == "diverged" else text
+    return f"{text} (diverged)" if row.get("status") == Status.diverged else text
 
 
 def pivot(rows: list[Row], down: str, across: list[str], value: str) -> str:

@@ -24,7 +24,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
 from sim.network import PS  # noqa: E402
-from sim.trace import IterationRecord, Trace  # noqa: E402
+from sim.runs.records import IterationRecord  # noqa: E402
+from sim.runs.trace import Trace  # noqa: E402
 
 COLORS = {
     "downlink": "#b8c4d6",

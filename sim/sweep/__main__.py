@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from sim.sweep.summary import write_summary
+from sim.report.summary import write_summary
 
 
 def main(argv: list[str]) -> int:

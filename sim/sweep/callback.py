@@ -11,8 +11,7 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
-from sim.report.sweep import write_sweep_report
-from sim.sweep.resume import LAUNCH
+from sim.runs.store import LAUNCH
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +31,8 @@ class SweepSummary(Callback):
         (self.sweep_dir / LAUNCH).write_text(json.dumps({"id": uuid.uuid4().hex}) + "\n")
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        from sim.report.sweep import write_sweep_report  # plotting only when a sweep ends
+
         sweep_dir = self.sweep_dir or Path(str(config.hydra.sweep.dir))
         paths = write_sweep_report(sweep_dir)
         log.info("Sweep summary: %s", ", ".join(str(p) for p in paths))

@@ -10,18 +10,17 @@ sweep directory is searched, under a file lock, for a finished result of the sam
 - nowhere: the job runs. Outputs of a *different* finished configuration that sit in this
   directory are first moved to ``.stash/<hash>/`` so that a later job can still reuse them.
 
-A result is finished when ``summary.json`` exists with a status in ``FINISHED``. A run
-that crashed or was interrupted has no such summary, so rerunning the same command with
-the same ``hydra.sweep.dir`` redoes exactly the unfinished jobs.
+A result is finished when ``summary.json`` exists with a finished status (``completed``
+or ``diverged``). A run that crashed or was interrupted has no such summary, so rerunning
+the same command with the same ``hydra.sweep.dir`` redoes exactly the unfinished jobs.
+"Same config" is :func:`sim.runs.store.config_hash`, the notion checkpoints use too.
 """
 
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
 import logging
-import math
 import os
 import shutil
 from collections.abc import Callable, Iterator
@@ -29,56 +28,29 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
+
+from sim.runs.records import Summary
+from sim.runs.store import RECORD, config_hash, launch_id, read_json
 
 log = logging.getLogger(__name__)
 
-RECORD = "job.json"
-LAUNCH = ".launch.json"  # written by the sweep callback: which multirun this is
 STASH = ".stash"
-FINISHED = frozenset({"completed", "diverged"})  # a rerun would only repeat these
-IGNORED_KEYS = ("progress", "threads")  # how a run is shown or scheduled, not what it computes
 
-Summary = dict[str, Any]
 Simulate = Callable[[DictConfig, Path], Summary]
 
 
-def config_hash(cfg: DictConfig) -> str:
-    """SHA-256 of the resolved config with sorted keys, without display/scheduling keys.
-
-    The task's config holds no ``hydra`` node, so output paths never enter the hash.
-    """
-    data = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
-    assert isinstance(data, dict)
-    for key in ("hydra", *IGNORED_KEYS):
-        data.pop(key, None)
-    text = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def load_summary(job_dir: Path) -> Summary | None:
-    """``summary.json`` with JSON nulls (non-finite numbers) back to NaN; None if absent."""
-    try:
-        data = json.loads((job_dir / "summary.json").read_text())
-    except (OSError, ValueError):
-        return None
-    return {k: math.nan if v is None else v for k, v in data.items()}
-
-
 def read_record(job_dir: Path) -> dict[str, Any]:
-    try:
-        record = json.loads((job_dir / RECORD).read_text())
-    except (OSError, ValueError):
-        return {}
-    return record if isinstance(record, dict) else {}
+    return read_json(job_dir / RECORD)
 
 
 def finished_hash(job_dir: Path) -> str | None:
     """The config hash of the finished result in ``job_dir``, or None if there is none."""
-    summary = load_summary(job_dir)
-    if summary is None or summary.get("status") not in FINISHED:
+    summary = Summary.load(job_dir)
+    if summary is None or not summary.status.finished:
         return None
-    return read_record(job_dir).get("config_hash")
+    hashed = read_record(job_dir).get("config_hash")
+    return None if hashed is None else str(hashed)
 
 
 def outputs(job_dir: Path) -> list[Path]:
@@ -154,13 +126,6 @@ def write_record(job_dir: Path, record: dict[str, Any]) -> None:
     tmp.replace(job_dir / RECORD)
 
 
-def launch_id(sweep_dir: Path) -> str | None:
-    try:
-        return str(json.loads((sweep_dir / LAUNCH).read_text())["id"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-
-
 def resumable(
     cfg: DictConfig, job_dir: Path, sweep_dir: Path, simulate: Simulate, threads: int = 0
 ) -> Summary:
@@ -181,7 +146,7 @@ def resumable(
         if finished_hash(job_dir) == digest:
             write_record(job_dir, {**record, "outcome": "reused"})
             log.info("%s: config %s already finished here, reused", job_dir, digest[:12])
-            return load_summary(job_dir) or {}
+            return _loaded(job_dir)
         source = find(sweep_dir, digest, exclude=job_dir)
         job_dir.mkdir(parents=True, exist_ok=True)
         _clear_foreign(job_dir, digest, sweep_dir)
@@ -189,8 +154,14 @@ def resumable(
             _copy_all(source, job_dir)
             write_record(job_dir, {**record, "outcome": "copied", "source": str(source)})
             log.info("%s: config %s finished in %s, copied", job_dir, digest[:12], source)
-            return load_summary(job_dir) or {}
+            return _loaded(job_dir)
         write_record(job_dir, {**record, "outcome": "running"})
     summary = simulate(cfg, job_dir)
     write_record(job_dir, {**record, "outcome": "ran"})
+    return summary
+
+
+def _loaded(job_dir: Path) -> Summary:
+    summary = Summary.load(job_dir)
+    assert summary is not None  # finished_hash found it
     return summary

@@ -14,8 +14,6 @@ from typing import Any
 
 import torch
 
-from sim.errors import ConfigError
-
 
 def available_cores() -> int:
     """Cores this process may run on (respects affinity masks, e.g. a SLURM allocation)."""
@@ -42,8 +40,6 @@ def auto_threads(cores: int, launcher: Mapping[str, Any] | None) -> int | None:
 
 def cap_threads(threads: int, launcher: Mapping[str, Any] | None) -> int:
     """Set torch's intra-op threads (and OMP_NUM_THREADS for child processes); return them."""
-    if threads < 0:
-        raise ConfigError(f"threads={threads} must be >= 0 (0 = auto)")
     n = threads or auto_threads(available_cores(), launcher)
     if n is None:
         return torch.get_num_threads()

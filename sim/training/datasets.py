@@ -8,12 +8,18 @@ import gzip
 import io
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 import torch
 
-from sim.errors import ConfigError
+from sim.config.errors import ConfigError, InputFileError
+from sim.config.inputs import read_bytes
+from sim.config.ranges import AtLeastOne, Count, Range, at_least
+
+SAMPLES = Range(lambda v: v == 0 or v >= 10, ">= 10 (0 = every sample, for data=mnist)")
+Samples = Annotated[int, SAMPLES]
+Classes = Annotated[int, at_least(2)]
 
 
 @dataclass(frozen=True)
@@ -46,8 +52,10 @@ def _standardize(x_train: np.ndarray, x_test: np.ndarray) -> tuple[torch.Tensor,
 
 
 @functools.lru_cache(maxsize=4)
-def mnist1d(samples: int = 5000, seed: int = 0) -> Dataset:
-    """MNIST-1D (Greydanus 2020): 40-sample 1-D digit signals, 10 classes, 80/20 split."""
+def mnist1d(samples: Samples = 5000, seed: Count = 0) -> Dataset:
+    """MNIST-1D (Greydanus 2020): 40-sample 1-D digit signals, 10 classes, 80/20 split.
+
+    ``seed`` makes the data set itself; the run's ``seed`` only orders it."""
     from mnist1d.data import get_dataset_args, make_dataset
 
     args = get_dataset_args()
@@ -65,7 +73,9 @@ def mnist1d(samples: int = 5000, seed: int = 0) -> Dataset:
 
 
 @functools.lru_cache(maxsize=4)
-def synthetic(samples: int = 4000, features: int = 32, classes: int = 10, seed: int = 0) -> Dataset:
+def synthetic(
+    samples: Samples = 4000, features: AtLeastOne = 32, classes: Classes = 10, seed: Count = 0
+) -> Dataset:
     """Gaussian clusters around random class centres, 80/20 split; learnable but not trivial."""
     rng = np.random.default_rng(seed)
     centres = rng.normal(0.0, 1.0, (classes, features))
@@ -90,7 +100,7 @@ def _smooth(images: np.ndarray, passes: int = 3) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=2)
-def mnist_synthetic(samples: int = 12000, seed: int = 0) -> Dataset:
+def mnist_synthetic(samples: Samples = 12000, seed: Count = 0) -> Dataset:
     """MNIST-shaped digits made locally: 28x28 = 784 features in [0, 1], 10 classes.
 
     Each class has a smooth random template; a sample is its template with random
@@ -114,7 +124,12 @@ def mnist_synthetic(samples: int = 12000, seed: int = 0) -> Dataset:
 
 def read_idx(path: Path) -> np.ndarray:
     """An IDX file (MNIST's format, optionally gzipped) as a numpy array."""
-    raw = (gzip.decompress if path.suffix == ".gz" else bytes)(path.read_bytes())
+    raw = read_bytes("data.root", path)
+    if path.suffix == ".gz":
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError) as exc:
+            raise InputFileError("data.root", path, f"not a gzip file ({exc})") from None
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
         raise ConfigError(f"data.root: {path} is not an unsigned-byte IDX file")
     dims = raw[3]
@@ -135,8 +150,9 @@ def _idx(root: Path, stem: str) -> np.ndarray:
     )
 
 
-def mnist(root: str, samples: int = 0, seed: int = 0) -> Dataset:
-    """Real MNIST from IDX files under ``root``; ``samples`` > 0 keeps that many for training."""
+def mnist(root: str, samples: Samples = 0, seed: Count = 0) -> Dataset:
+    """Real MNIST from IDX files under ``root`` (never downloaded); ``samples`` > 0 keeps
+    that many for training."""
     base = Path(root).expanduser()
     if not base.is_dir():
         raise ConfigError(f"data.root={root} is not a directory holding the MNIST IDX files")
@@ -155,11 +171,6 @@ class BatchSampler:
     """Global batches drawn without replacement, epoch after epoch, from the data stream."""
 
     def __init__(self, size: int, batch: int, rng: np.random.Generator) -> None:
-        if batch > size:
-            raise ConfigError(
-                f"train.batch_size={batch} exceeds the {size} training samples "
-                f"(lower it, or raise data.samples)"
-            )
         self.size, self.batch, self.rng = size, batch, rng
         self.order = rng.permutation(size)
         self.cursor = 0

@@ -1,0 +1,1 @@
+"""draco-sim's Hydra plugins: the checked sweeper."""

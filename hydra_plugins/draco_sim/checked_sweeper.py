@@ -1,0 +1,52 @@
+"""draco-sim's sweeper: Hydra's basic sweeper, with every job's config checked before
+the first job runs. It is stored as ``hydra/sweeper=basic`` (the default), so a scenario
+that picks another sweeper (``override /hydra/sweeper: optuna``) still can; each job of
+such a sweep is checked when it starts.
+
+A sweep with a typo in one of its values, or an impossible setting in one job, fails at
+once with the same one-line errors as a single run, prefixed by the job
+(``error: job 3 (adversary=nans cluster.workers=10): ...``), and runs nothing. It lives
+in Hydra's plugin package because Hydra instantiates sweepers only from there.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from hydra._internal.core_plugins.basic_sweeper import BasicSweeper, BasicSweeperConf
+from hydra.core.config_store import ConfigStore
+from omegaconf import open_dict
+
+from sim.config import validate
+from sim.config.errors import ConfigError
+from sim.config.friendly import explain
+
+
+@dataclass
+class CheckedSweeperConf(BasicSweeperConf):
+    _target_: str = "hydra_plugins.draco_sim.checked_sweeper.CheckedSweeper"
+
+
+class CheckedSweeper(BasicSweeper):
+    def validate_batch_is_legal(self, batch: Sequence[Sequence[str]]) -> None:
+        assert self.hydra_context is not None and self.config is not None
+        loader = self.hydra_context.config_loader
+        found = []
+        for num, overrides in enumerate(batch):
+            job = f"job {num} ({' '.join(overrides)})"
+            try:
+                cfg = loader.load_sweep_config(self.config, list(overrides))
+            except Exception as exc:  # composition failed: one line, like a single run
+                lines = explain(exc, list(overrides)) or [str(exc).splitlines()[0]]
+                found += [f"{job}: {line}" for line in lines]
+                continue
+            with open_dict(cfg):
+                del cfg["hydra"]
+            found += [f"{job}: {line}" for line in validate.problems(cfg)]
+        if found:
+            raise ConfigError(*found)
+
+
+# after hydra's own entry (imported above): the same options, plus the check
+ConfigStore.instance().store(
+    group="hydra/sweeper", name="basic", node=CheckedSweeperConf, provider="draco-sim"
+)

@@ -1,0 +1,282 @@
+"""``python -m sim`` / ``draco-sim``: compose a scenario, check it, build it, run it.
+
+A single run composes its config once, checks it and builds the whole simulation
+*before* Hydra makes the run dir, so a bad setting or input file leaves nothing behind;
+then Hydra's job machinery runs it in its run dir (``.hydra/``, the job log). A sweep
+(``-m``) checks every job's config before the first job runs (:mod:`sim.sweep.sweeper`).
+Flags such as ``--help``, ``--cfg job`` or ``--info`` are Hydra's own.
+
+Exit status: 0 for a finished run (``completed`` or ``diverged``: both are results);
+2 for a bad setting or input file, with one ``error: ...`` line per problem and no
+traceback (``HYDRA_FULL_ERROR=1`` shows it); ``128 + signal`` (130 for Ctrl-C, 143 for
+SIGTERM) for an interrupted run, after its outputs are written.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf, open_dict
+
+from sim.config.errors import ConfigError
+from sim.config.friendly import explain
+from sim.runs.records import Status
+
+CONFIG_DIR = Path(__file__).resolve().parents[1] / "scenarios"
+CONFIG_NAME = "config"
+APP = "draco-sim"
+_exit = {"status": 0}  # a sweep keeps going past a failed job and reports it at the end
+
+
+def _full_error() -> bool:
+    return os.environ.get("HYDRA_FULL_ERROR") == "1"
+
+
+def say(lines: list[str], prefix: str = "") -> None:
+    for line in lines:
+        print(f"error: {prefix}{line}", file=sys.stderr)
+
+
+def register() -> None:
+    """Everything Hydra must know before it composes: every option (the sweeper is a
+    Hydra plugin, ``hydra_plugins/draco_sim``, found by Hydra itself)."""
+    from sim.config.options import register as register_options
+
+    register_options()
+
+
+def task_config(cfg: DictConfig) -> DictConfig:
+    """The run's own settings: the composed config without Hydra's node."""
+    out = cfg.copy()
+    with open_dict(out):
+        out.pop("hydra", None)
+    return out
+
+
+# ---------------------------------------------------------------- the job
+
+
+def job(cfg: DictConfig, world: Any = None) -> float:
+    """One run in Hydra's job dir (a sweep job, or a single run built beforehand).
+
+    Returns the objective a sweeper optimizes: the final accuracy (the simulated time
+    for a timing-only run).
+    """
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    from sim.runs.session import execute
+    from sim.sweep.resume import resumable
+    from sim.sweep.threads import cap_threads
+
+    hc = HydraConfig.get()
+    out_dir = Path(hc.runtime.output_dir)
+    sweep = hc.mode is RunMode.MULTIRUN
+    threads = cap_threads(cfg.threads, hc.launcher)
+    try:
+        if sweep:
+            summary = resumable(cfg, out_dir, Path(hc.sweep.dir), _simulate, threads)
+            signum = None
+        else:
+            result = execute(cfg, out_dir, world)
+            summary, signum = result.finished, result.signal
+    except ConfigError as err:
+        if _full_error():
+            raise
+        say(err.problems, f"job {hc.job.num} ({' '.join(hc.overrides.task)}): " if sweep else "")
+        _exit["status"] = 2
+        return float("nan")
+    return _conclude(summary, out_dir, signum)
+
+
+def _simulate(cfg: DictConfig, out_dir: Path) -> Any:
+    from sim.runs.session import execute
+
+    return execute(cfg, out_dir).finished
+
+
+def _conclude(summary: Any, out_dir: Path, signum: int | None) -> float:
+    """Say how the run ended; exit with the signal's status if one stopped it."""
+    status = summary.status
+    for problem in summary.output_errors:
+        print(f"warning: {problem}", file=sys.stderr)
+    if status is Status.interrupted:
+        done, at = summary.iterations, summary.checkpoint_iteration
+        again = f"resume=true hydra.run.dir={out_dir}" if at is not None else "(no checkpoint)"
+        print(
+            f"interrupted by {summary.signal} after {done} iterations; outputs in {out_dir}; "
+            f"continue from iteration {at} with: {again}",
+            file=sys.stderr,
+        )
+        sys.exit(128 + signal.Signals[summary.signal].value)
+    if status is Status.diverged:
+        print(
+            f"warning: the model became non-finite at iteration {summary.iterations - 1}; "
+            f"the run stopped there (status: diverged)",
+            file=sys.stderr,
+        )
+    if summary.workload == "timing_only":
+        print(
+            f"{out_dir}: timing only, sim time {summary.sim_time_s:.3f}s, "
+            f"{summary.mean_iteration_time_s:.4f}s per iteration"
+        )
+        objective = float(summary.sim_time_s)
+    else:
+        print(
+            f"{out_dir}: final accuracy {summary.final_accuracy:.4f}, "
+            f"corrupted updates {summary.corrupted_updates}, "
+            f"decode failures {summary.decode_failures}, sim time {summary.sim_time_s:.3f}s"
+        )
+        objective = float(summary.final_accuracy)
+    if signum is not None:
+        sys.exit(128 + signum)
+    return objective
+
+
+# ---------------------------------------------------------------- entry
+
+
+def _hydra(args: Any) -> Any:
+    from hydra._internal.hydra import Hydra
+    from hydra._internal.utils import create_config_search_path
+    from hydra.core.config_search_path import SearchPathQuery
+    from hydra.errors import SearchPathException
+
+    register()
+    search_path = create_config_search_path(str(CONFIG_DIR))
+    if args.config_dir is not None:
+        extra = os.path.abspath(args.config_dir)
+        if not os.path.isdir(extra):
+            raise SearchPathException(f"Additional config directory '{extra}' not found")
+        search_path.prepend(
+            provider="command-line", path=f"file://{extra}", anchor=SearchPathQuery("schema")
+        )
+    return Hydra.create_main_hydra2(task_name=APP, config_search_path=search_path)
+
+
+def single(hydra: Any, config_name: str, overrides: list[str]) -> int:
+    """Compose once, check and build before the run dir exists, then run as a Hydra job."""
+    from hydra._internal.callbacks import Callbacks
+    from hydra.core.utils import run_job
+    from hydra.types import HydraContext, RunMode
+
+    from sim.build import build
+    from sim.config import validate
+    from sim.sweep.threads import cap_threads
+
+    cfg = hydra.compose_config(
+        config_name=config_name,
+        overrides=overrides,
+        with_log_configuration=True,
+        run_mode=RunMode.RUN,
+    )
+    with open_dict(cfg.hydra):
+        cfg.hydra.mode = RunMode.RUN
+    run_dir = str(OmegaConf.select(cfg, "hydra.run.dir", default=""))
+    if not run_dir.strip():
+        raise ConfigError("hydra.run.dir is empty: give a directory for the run's outputs")
+    task = validate.check(task_config(cfg))
+    cap_threads(task.threads, None)
+    world = build(task)
+    callbacks = Callbacks(cfg)
+    callbacks.on_run_start(config=cfg, config_name=config_name)
+    ret = run_job(
+        hydra_context=HydraContext(config_loader=hydra.config_loader, callbacks=callbacks),
+        task_function=lambda c: job(c, world),
+        config=cfg,
+        job_dir_key="hydra.run.dir",
+        job_subdir_key=None,
+        configure_logging=True,
+    )
+    callbacks.on_run_end(config=cfg, config_name=config_name, job_return=ret)
+    _ = ret.return_value  # raises what the job raised
+    return _exit["status"]
+
+
+def sweep(hydra: Any, config_name: str, overrides: list[str]) -> int:
+    """Every job's config is checked before the first one runs (the checked sweeper)."""
+    modes = [o for o in overrides if o.startswith("hydra.mode=")]
+    extra = [] if modes else ["hydra.mode=MULTIRUN"]
+    hydra.multirun(config_name=config_name, task_function=job, overrides=[*overrides, *extra])
+    return _exit["status"]
+
+
+def _plain(args: Any) -> bool:
+    """No flag Hydra must handle itself (help, --cfg, --info, shell completion, ...)."""
+    return not (
+        args.help
+        or args.hydra_help
+        or args.cfg
+        or args.info
+        or args.shell_completion
+        or args.resolve
+        or args.package
+        or args.experimental_rerun
+        or args.config_path
+    )
+
+
+def cli(argv: list[str]) -> int:
+    """Run ``python -m sim ARGV`` in this process; the exit status."""
+    from hydra._internal.utils import get_args_parser
+    from hydra.core.global_hydra import GlobalHydra
+
+    _exit["status"] = 0
+    parser = get_args_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as stop:
+        return stop.code if isinstance(stop.code, int) else 2
+    if not _plain(args):
+        return _hydra_app(argv)
+    config_name = args.config_name or CONFIG_NAME
+    try:
+        hydra = _hydra(args)
+        if args.multirun:
+            return sweep(hydra, config_name, list(args.overrides))
+        return single(hydra, config_name, list(args.overrides))
+    except SystemExit as stop:
+        code = stop.code
+        return code if isinstance(code, int) else (0 if code is None else 1)
+    except ConfigError as err:
+        if _full_error():
+            raise
+        say(err.problems)
+        return 2
+    except Exception as exc:
+        lines = None if _full_error() else explain(exc, list(args.overrides))
+        if lines is None:
+            raise
+        say(lines)
+        return 2
+    finally:
+        GlobalHydra.instance().clear()
+
+
+def _hydra_app(argv: list[str]) -> int:
+    """Hand the command line to Hydra's own entry (``--help``, ``--cfg``, ...)."""
+    import hydra
+
+    register()
+
+    @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name=CONFIG_NAME)
+    def app(cfg: DictConfig) -> float:
+        return job(cfg)
+
+    saved, sys.argv = sys.argv, [APP, *argv]
+    try:
+        app()
+    except SystemExit as stop:
+        code = stop.code
+        return code if isinstance(code, int) else (0 if code is None else 1)
+    finally:
+        sys.argv = saved
+    return _exit["status"]
+
+
+def main() -> None:
+    sys.exit(cli(sys.argv[1:]))

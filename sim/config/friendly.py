@@ -1,0 +1,122 @@
+"""One clear line per problem for a command line that Hydra cannot compose.
+
+Hydra's multi-line composition errors are condensed, e.g. ``cluster.wokers: no such key
+(did you mean cluster.workers?); valid keys: workers``. An error this module cannot
+condense is left to Hydra (``explain`` returns None).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import re
+from typing import Any
+
+from hydra.errors import (
+    ConfigCompositionException,
+    MissingConfigException,
+    OverrideParseException,
+)
+from omegaconf.errors import ConfigAttributeError, ConfigKeyError, ValidationError
+
+from sim.config.options import GROUPS
+
+
+def _first(text: object) -> str:
+    return next((line.strip() for line in str(text).splitlines() if line.strip()), "")
+
+
+def _suggest(word: str, options: list[str], prefix: str = "") -> str:
+    close = difflib.get_close_matches(word, options, n=1)
+    return f" (did you mean {prefix}{close[0]}?)" if close else ""
+
+
+def _override_for(key: str, argv: list[str]) -> str:
+    """The user's own ``key=value`` text for ``key``, else just the key."""
+    for arg in reversed(argv):  # the last one counts, as in Hydra
+        if arg.lstrip("+~").split("=", 1)[0] == key:
+            return arg
+    return key
+
+
+def _fields(node_type: Any) -> list[str]:
+    if isinstance(node_type, type) and dataclasses.is_dataclass(node_type):
+        return [f.name for f in dataclasses.fields(node_type) if not f.name.startswith("_")]
+    return []
+
+
+def _no_such_key(cause: ConfigAttributeError | ConfigKeyError) -> str:
+    key = str(cause.full_key)
+    parent, _, leaf = key.rpartition(".")
+    valid = _fields(cause.object_type)
+    node = getattr(cause, "parent_node", None)
+    if not valid and node is not None and hasattr(node, "keys"):  # a user's YAML option
+        valid = [str(k) for k in node if not str(k).startswith("_")]
+    line = f"{key}: no such key"
+    if valid:
+        line += _suggest(leaf, valid, f"{parent}." if parent else "")
+        line += f"; valid keys: {', '.join(valid)}"
+    return line
+
+
+def _bad_value(cause: ValidationError, argv: list[str]) -> str:
+    key = str(cause.full_key)
+    msg = _first(cause.msg)
+    said = _override_for(re.sub(r"\[\d+\]$", "", key), argv)
+    enum = re.match(r"Invalid value '(.*)', expected one of \[(.*)\]", msg)
+    if enum:
+        options = [o.strip() for o in enum.group(2).split(",")]
+        return f"{said}: valid values: {', '.join(options)}" + _suggest(enum.group(1), options)
+    conv = re.match(r"Value '(.*)' of type '\w+' could not be converted to (\w+)", msg)
+    if re.search(r"is not a valid bool", msg):
+        return f"{said}: valid values: true, false"
+    if conv:
+        what = {"Integer": "an integer", "Float": "a number", "Boolean": "true or false"}
+        return f"{said}: {conv.group(1)!r} is not {what.get(conv.group(2), conv.group(2))}"
+    return f"{said}: {msg}"
+
+
+def explain(exc: BaseException, argv: list[str]) -> list[str] | None:
+    """Condensed lines for a composition error, or None to leave it to Hydra."""
+    if isinstance(exc, ValueError) and "override must be a string" in str(exc):
+        return numbers_as_options(argv) or None
+    cause = exc.__cause__
+    if isinstance(exc, MissingConfigException) and exc.options:
+        group, _, name = str(exc.missing_cfg_file).rpartition("/")
+        options = [str(o) for o in exc.options]
+        return [
+            f"{group}={name}: no such option{_suggest(name, options)}; "
+            f"valid options: {', '.join(options)}"
+        ]
+    if isinstance(exc, OverrideParseException):
+        why = exc.message.splitlines()[1:2] or [""]
+        return [f"cannot parse {exc.override!r}: {why[0].strip()} (write key=value)"]
+    if isinstance(exc, ConfigCompositionException):
+        if isinstance(cause, ConfigAttributeError | ConfigKeyError) and cause.full_key:
+            return [_no_such_key(cause)]
+        if isinstance(cause, ValidationError) and cause.full_key:
+            return [_bad_value(cause, argv)]
+        if "Ambiguous value" in str(exc):
+            return [f"{_first(exc)}: add -m to sweep over it, or write key=[a,b] for a list"]
+    return None
+
+
+def numbers_as_options(argv: list[str]) -> list[str]:
+    """Lines for ``group=nan``-style overrides: Hydra parses ``nan``, ``inf``, ``1e3``... as
+    numbers before it looks for a group option, and fails with a bare ValueError."""
+    lines = []
+    for arg in argv:
+        key, eq, value = arg.lstrip("+~").partition("=")
+        if not eq or key not in GROUPS:
+            continue
+        for word in value.split(","):
+            try:
+                float(word)
+            except ValueError:
+                continue
+            options = sorted(GROUPS[key].options)
+            lines.append(
+                f"{key}={word}: Hydra reads {word!r} as a number, not an option name"
+                f"{_suggest(word, options)}; valid options: {', '.join(options)}"
+            )
+    return lines
