@@ -69,4 +69,5 @@ def run(
 
     flags = [f"progress={str(progress).lower()}", f"outputs.figures={str(figures).lower()}"]
     cfg = compose([*flags, *overrides], config_dir)
-    return execute(cfg, None if out_dir is None else Path(out_dir))
+    label = " ".join(o for o in overrides if not o.startswith(("hydra.", "progress=")))
+    return execute(cfg, None if out_dir is None else Path(out_dir), label=label)

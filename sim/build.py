@@ -37,7 +37,7 @@ from sim.nodes.worker import Worker
 from sim.protocol import Learning
 from sim.runs.trace import Trace
 from sim.timing import TimingOnly, count_parameters
-from sim.training.datasets import BatchSampler, Dataset
+from sim.training.datasets import BatchSampler, Dataset, shape_of
 from sim.training.oracle import GradientOracle
 from sim.world import World
 
@@ -169,10 +169,14 @@ def learning(
 def timing_only(cfg: DictConfig, code: Code, rule: Aggregator, adv: Adversary) -> TimingOnly:
     """Message sizes only: ``d`` from ``timing.d`` or the configured model's parameters."""
     d = cfg.timing.d
-    if d == 0:
-        data: Dataset = make("data", cfg.data)
+    if d == 0:  # the model's size; the data set only says its shape, if it can
+        shape = shape_of(locate(str(cfg.data._target_)), settings("data", cfg.data))
+        if shape is None:
+            data: Dataset = make("data", cfg.data)
+            shape = data.features, data.classes
+        features, classes = shape
         d = count_parameters(
-            lambda: make("model", cfg.model, in_features=data.features, classes=data.classes)
+            lambda: make("model", cfg.model, in_features=features, classes=classes)
         )
     return TimingOnly(code, rule, adv, d)
 

@@ -14,6 +14,7 @@ SIGTERM) for an interrupted run, after its outputs are written.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import sys
@@ -26,7 +27,7 @@ from sim.config.errors import ConfigError
 from sim.config.friendly import explain
 from sim.runs.records import Status
 
-CONFIG_DIR = Path(__file__).resolve().parents[1] / "scenarios"
+CONFIG_DIR = Path(__file__).resolve().parent / "scenarios"
 CONFIG_NAME = "config"
 APP = "draco-sim"
 _exit = {"status": 0}  # a sweep keeps going past a failed job and reports it at the end
@@ -82,7 +83,7 @@ def job(cfg: DictConfig, world: Any = None) -> float:
             summary = resumable(cfg, out_dir, Path(hc.sweep.dir), _simulate, threads)
             signum = None
         else:
-            result = execute(cfg, out_dir, world)
+            result = execute(cfg, out_dir, world, label=_label(hc.overrides.task))
             summary, signum = result.finished, result.signal
     except ConfigError as err:
         if _full_error():
@@ -94,9 +95,17 @@ def job(cfg: DictConfig, world: Any = None) -> float:
 
 
 def _simulate(cfg: DictConfig, out_dir: Path) -> Any:
+    from hydra.core.hydra_config import HydraConfig
+
     from sim.runs.session import execute
 
-    return execute(cfg, out_dir).finished
+    return execute(cfg, out_dir, label=_label(HydraConfig.get().overrides.task)).finished
+
+
+def _label(overrides: Any) -> str:
+    """What a command line changed, for titles: its overrides minus display settings."""
+    quiet = ("hydra.", "progress=", "threads=", "outputs.")
+    return " ".join(str(o) for o in overrides if not str(o).startswith(quiet))
 
 
 def _conclude(summary: Any, out_dir: Path, signum: int | None) -> float:
@@ -205,8 +214,69 @@ def sweep(hydra: Any, config_name: str, overrides: list[str]) -> int:
     return _exit["status"]
 
 
+HELP = """draco-sim: a discrete-event simulator of Byzantine training clusters. Simulated
+workers compute real PyTorch gradients; a simulated PS decodes DRACO's codes or applies
+a robust aggregation rule, under stragglers, slow links and adversaries.
+
+Usage:
+  draco-sim [KEY=VALUE | GROUP=OPTION ...]     one run (the default scenario, changed)
+  draco-sim -m KEY=A,B GROUP=X,Y ...          a sweep: every combination, one job each
+  python -m sim ...                           the same
+
+Config groups (GROUP=OPTION; an option's settings: draco-sim GROUP=OPTION --cfg job):
+{groups}
+Settings (KEY=VALUE): {sections}
+
+Examples:
+  draco-sim code=cyclic code.s=2 adversary.count=2
+  draco-sim code=none aggregator=median adversary=alie train.iterations=50
+  draco-sim -m experiment=lesson_1_one_liar
+  draco-sim adversary=alie --cfg job           print the composed config, run nothing
+
+Outputs go to hydra.run.dir (default outputs/DATE/TIME): metrics.csv, summary.json,
+trace.json (Chrome trace), training.png, timeline.png, report.html.
+Also: --cfg job|hydra|all, --info, --hydra-help, --shell-completion install=bash,
+--config-dir DIR (your own configs). Docs: README.md and docs/ in the source tree.
+"""
+
+
+def help_text(extra_dirs: list[Path]) -> str:
+    """``--help``: every group and its options, one line each, without composing."""
+    from sim.config.options import GROUPS
+    from sim.config.schema import SECTIONS, Config
+
+    rows: dict[str, tuple[list[str], str]] = {
+        g: (list(spec.options), spec.doc) for g, spec in GROUPS.items()
+    }
+    notes = {"defense": "presets of code + aggregator", "experiment": "named scenarios"}
+    for root in [CONFIG_DIR, *extra_dirs]:
+        for folder in sorted(p for p in root.iterdir() if p.is_dir() and p.name != "hydra"):
+            names = sorted(f.stem for f in folder.glob("*.yaml"))
+            listed, doc = rows.get(folder.name, ([], notes.get(folder.name, "")))
+            rows[folder.name] = (listed + [n for n in names if n not in listed], doc)
+    width = max(len(g) for g in rows)
+    lines = [f"  {g:<{width}}  {', '.join(opts)}" + (f"  — {doc}" if doc else "")
+             for g, (opts, doc) in rows.items()]  # fmt: skip
+    plain = [f.name for f in dataclasses.fields(Config) if f.name not in rows]
+    keys = {k: [f.name for f in dataclasses.fields(SECTIONS[k])] for k in plain if k in SECTIONS}
+    sections = ", ".join(f"{k}.{{{','.join(keys[k])}}}" if k in keys else k for k in plain)
+    return HELP.format(groups="\n".join(lines), sections=sections)
+
+
+def _searchpath_dirs(args: Any) -> list[Path]:
+    """Folders a command line adds to the config search path (``--config-dir``,
+    ``hydra.searchpath=[file://...]``) that exist."""
+    dirs = [Path(args.config_dir)] if args.config_dir else []
+    for o in args.overrides:
+        if o.startswith("hydra.searchpath="):
+            for item in o.partition("=")[2].strip("[]").split(","):
+                if item.strip().startswith("file://"):
+                    dirs.append(Path(item.strip()[len("file://") :]))
+    return [d for d in dirs if d.is_dir()]
+
+
 def _plain(args: Any) -> bool:
-    """No flag Hydra must handle itself (help, --cfg, --info, shell completion, ...)."""
+    """No flag Hydra must handle itself (--cfg, --info, shell completion, ...)."""
     return not (
         args.help
         or args.hydra_help
@@ -231,6 +301,9 @@ def cli(argv: list[str]) -> int:
         args = parser.parse_args(argv)
     except SystemExit as stop:
         return stop.code if isinstance(stop.code, int) else 2
+    if args.help and not (args.cfg or args.hydra_help):
+        print(help_text(_searchpath_dirs(args)), end="")
+        return 0
     if not _plain(args):
         return _hydra_app(argv)
     config_name = args.config_name or CONFIG_NAME

@@ -4,14 +4,13 @@ DRACO within its bound trains exactly the adversary-free model there."""
 from __future__ import annotations
 
 import csv
-from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.conftest import Run, make_cfg
+from tests.conftest import SCENARIOS, Run, make_cfg
 
-EXPERIMENTS = Path(__file__).resolve().parents[1] / "scenarios" / "experiment"
+EXPERIMENTS = SCENARIOS / "experiment"
 
 
 def sweep_params(name: str) -> dict[str, list[str]]:

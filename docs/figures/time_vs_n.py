@@ -1,7 +1,7 @@
 """Simulated time per iteration of DRACO (r=3, 5), mean and geometric median as n grows.
 
 Timing-only runs (no gradients): shifted-exponential stragglers, the star network, the
-PS's cost model. Geomed is included when ``scenarios/aggregator/geomed.yaml`` exists.
+PS's cost model.
 
     python docs/figures/time_vs_n.py [--iterations 100] [--out docs/figures/time_vs_n.png]
 """

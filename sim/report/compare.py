@@ -6,13 +6,10 @@ import math
 from collections import defaultdict
 from pathlib import Path
 
-import matplotlib
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-from sim.runs.records import Status  # noqa: E402
-from sim.runs.store import Result, natural  # noqa: E402
+from sim.runs.records import Status
+from sim.runs.store import Result, natural
 
 Curve = list[tuple[float, float, float]]  # (iteration, simulated time, test accuracy)
 
@@ -47,7 +44,8 @@ def time_to_target(run: Result, target: float) -> float:
 
 def accuracy_vs_time(runs: list[Result], path: Path) -> None:
     keys = varying_keys(runs)
-    fig, ax = plt.subplots(figsize=(8, 5))
+    fig = Figure(figsize=(8, 5))
+    ax = fig.subplots()
     for r in runs:
         points = curve(r)
         if points:
@@ -67,7 +65,6 @@ def accuracy_vs_time(runs: list[Result], path: Path) -> None:
         ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plt.close(fig)
 
 
 def time_to_target_bars(runs: list[Result], target: float, path: Path) -> None:
@@ -75,7 +72,8 @@ def time_to_target_bars(runs: list[Result], target: float, path: Path) -> None:
     times = [time_to_target(r, target) for r in runs]
     finite = [t for t in times if math.isfinite(t)]
     cap = 1.1 * max(finite) if finite else 1.0
-    fig, ax = plt.subplots(figsize=(8, 0.4 * len(runs) + 1.5))
+    fig = Figure(figsize=(8, 0.4 * len(runs) + 1.5))
+    ax = fig.subplots()
     y = range(len(runs))
     ax.barh(list(y), [t if math.isfinite(t) else cap for t in times],
             color=["tab:blue" if math.isfinite(t) else "lightgray" for t in times])  # fmt: skip
@@ -87,7 +85,6 @@ def time_to_target_bars(runs: list[Result], target: float, path: Path) -> None:
     ax.set_xlabel(f"simulated time to {target:.0%} test accuracy (s)")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plt.close(fig)
 
 
 def accuracy_heatmap(runs: list[Result], path: Path) -> bool:
@@ -107,7 +104,8 @@ def accuracy_heatmap(runs: list[Result], path: Path) -> bool:
     rows = sorted({a for a, _ in cells}, key=natural)
     cols = sorted({b for _, b in cells}, key=natural)
     grid = [[_mean(cells.get((a, b), [])) for b in cols] for a in rows]
-    fig, ax = plt.subplots(figsize=(1.3 * len(cols) + 3, 0.6 * len(rows) + 2))
+    fig = Figure(figsize=(1.3 * len(cols) + 3, 0.6 * len(rows) + 2))
+    ax = fig.subplots()
     im = ax.imshow(grid, cmap="viridis", vmin=0.0, vmax=1.0, aspect="auto")
     for i, line in enumerate(grid):
         for j, v in enumerate(line):
@@ -120,7 +118,6 @@ def accuracy_heatmap(runs: list[Result], path: Path) -> bool:
     fig.colorbar(im, label="final test accuracy")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plt.close(fig)
     return True
 
 

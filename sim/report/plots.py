@@ -1,4 +1,10 @@
-"""Figures written with every run."""
+"""``training.png``: what a run learnt, written with every run.
+
+Two panels over the iterations (simulated time on the top axis): the training loss, and
+the test accuracy on [0, 1] with the chance level. Iterations whose update was corrupted
+or that failed to decode are marked red; a run that diverged ends in a red cross. The
+title names the scenario (what the command line changed) and its outcome.
+"""
 
 from __future__ import annotations
 
@@ -6,38 +12,68 @@ import math
 from collections.abc import Sequence
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+from sim.runs.records import IterationRecord
 
-from sim.runs.records import IterationRecord  # noqa: E402
+BAD = "#d62728"
+PLAIN = FuncFormatter(lambda v, _: f"{v:g}")  # 2.3, not 2.3×10⁰
 
 
-def training_curves(rows: Sequence[IterationRecord], path: Path) -> None:
-    """Training loss and test accuracy against iteration and against simulated time."""
-    it = [r.iteration for r in rows]
-    t = [r.sim_time_s for r in rows]
+def training_curves(
+    rows: Sequence[IterationRecord],
+    path: Path,
+    title: str = "",
+    outcome: str = "",
+    classes: int | None = None,
+    diverged: bool = False,
+) -> None:
+    """Draw ``rows`` into ``path``; ``title`` names the run, ``outcome`` sums it up."""
+    it = np.array([r.iteration for r in rows], dtype=float)
+    t = np.array([r.sim_time_s for r in rows])
+    loss = np.array([r.loss for r in rows])
     ev = [r for r in rows if not math.isnan(r.accuracy)]
-    fig, axes = plt.subplots(2, 2, figsize=(10, 6), sharey="row")
-    for col, (x, xe, label) in enumerate(
-        [
-            (it, [r.iteration for r in ev], "iteration"),
-            (t, [r.sim_time_s for r in ev], "simulated time (s)"),
-        ]
-    ):
-        axes[0, col].plot(x, [r.loss for r in rows], lw=1)
-        axes[0, col].set_yscale("log")
-        axes[1, col].plot(xe, [r.accuracy for r in ev], marker="o", ms=3)
-        bad = [r for r in rows if r.corrupted_updates or r.decode_failures]
-        for r in bad:
-            axes[0, col].axvline(
-                r.iteration if col == 0 else r.sim_time_s, color="red", alpha=0.15, lw=1
+    fig = Figure(figsize=(10, 4.2))
+    ax_loss, ax_acc = fig.subplots(1, 2)
+    finite = loss[np.isfinite(loss) & (loss > 0)]
+    ax_loss.plot(it, loss, lw=1.2, color="#3b75af")
+    if finite.size and finite.max() / finite.min() > 50:
+        ax_loss.set_yscale("log")
+        ax_loss.yaxis.set_major_formatter(PLAIN)
+        ax_loss.yaxis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
+    ax_loss.set_ylabel("training loss (this iteration's batch)")
+    ax_acc.plot([r.iteration for r in ev], [r.accuracy for r in ev], marker="o", ms=3,
+                color="#3b75af", label="test accuracy")  # fmt: skip
+    ax_acc.set_ylim(0, 1)
+    ax_acc.set_ylabel("test accuracy")
+    if classes:
+        ax_acc.axhline(1 / classes, color="grey", ls="--", lw=1, label=f"chance (1/{classes})")
+    bad = [r.iteration for r in rows if r.corrupted_updates or r.decode_failures]
+    for ax in (ax_loss, ax_acc):
+        ax.set_xlabel("iteration")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.grid(alpha=0.25)
+        if bad:
+            lo, hi = ax.get_ylim()
+            ax.vlines(bad, lo, hi, color=BAD, alpha=0.18, lw=1,
+                      label="corrupted update or decode failure")  # fmt: skip
+            ax.set_ylim(lo, hi)
+        if len(it) > 1 and t[-1] > t[0]:
+            top = ax.secondary_xaxis(
+                "top", functions=(lambda x: np.interp(x, it, t), lambda s: np.interp(s, t, it))
             )
-        axes[1, col].set_xlabel(label)
-    axes[0, 0].set_ylabel("training loss")
-    axes[1, 0].set_ylabel("test accuracy")
-    fig.suptitle("red lines: iterations with a corrupted update or a decode failure", fontsize=9)
-    fig.tight_layout()
+            top.set_xlabel("simulated time (s)", fontsize=8)
+            top.tick_params(labelsize=7)
+    if diverged and len(it):
+        ax_loss.plot(it[-1:], loss[-1:] if np.isfinite(loss[-1]) else [np.nanmax(loss)],
+                     marker="X", ms=10, color=BAD)  # fmt: skip
+        ax_loss.annotate("diverged", (it[-1], np.nanmax(finite) if finite.size else 1),
+                         color=BAD, ha="right", va="top")  # fmt: skip
+    ax_acc.legend(fontsize=7, loc="best")
+    fig.suptitle(title or "draco-sim run", fontsize=10, x=0.01, ha="left")
+    if outcome:
+        fig.text(0.01, 0.905, outcome, fontsize=8, color="#444")
+    fig.subplots_adjust(left=0.085, right=0.985, bottom=0.12, top=0.76, wspace=0.25)
     fig.savefig(path, dpi=100)
-    plt.close(fig)

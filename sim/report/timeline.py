@@ -17,15 +17,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import matplotlib
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.patches import Patch  # noqa: E402
-
-from sim.network import PS  # noqa: E402
-from sim.runs.records import IterationRecord  # noqa: E402
-from sim.runs.trace import Trace  # noqa: E402
+from sim.network import PS
+from sim.runs.records import IterationRecord
+from sim.runs.trace import Trace
 
 COLORS = {
     "downlink": "#b8c4d6",
@@ -79,7 +77,8 @@ def timeline(
     end_s = rows[shown - 1].sim_time_s
     scale, unit = (1e3, "ms") if end_s < 1 else (1.0, "s")
 
-    fig, ax = plt.subplots()
+    fig = Figure()
+    ax = fig.subplots()
     starts = [0.0, *(r.sim_time_s for r in rows[: shown - 1])]
     for it, (a, rec) in enumerate(zip(starts, rows[:shown], strict=True)):
         ax.axvline(a * scale, color="k", lw=0.6, ls=":")
@@ -158,16 +157,17 @@ def timeline(
             Patch(color=COLORS["aggregate"], label="PS aggregates"),
             Patch(color=COLORS["link"], label="link busy"),
             Patch(color=ADVERSARY, alpha=0.25, label="adversarial worker"),
-            plt.Line2D([], [], color="k", marker="<", ls="", label="arrival that ended the wait"),
+            Line2D([], [], color="k", marker="<", ls="", label="arrival that ended the wait"),
         ],
         loc="lower center",
         ncol=6,
         fontsize=7,
         frameon=False,
     )
-    fig.tight_layout(rect=(0, 0.55 / height, 1, 1))
+    # fixed margins (a layout engine would draw the figure twice): room for the row
+    # labels on the left and the legend below
+    fig.subplots_adjust(left=0.09, right=0.99, top=1 - 0.35 / height, bottom=0.95 / height)
     fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 def _short(seconds: float) -> str:

@@ -60,8 +60,14 @@ def resume_payload(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
 class Session:
     """The state of one run while it goes: where it is, why it stopped, what was saved."""
 
-    def __init__(self, world: World, out_dir: Path | None, payload: dict[str, Any] | None) -> None:
-        self.world, self.out_dir = world, out_dir
+    def __init__(
+        self,
+        world: World,
+        out_dir: Path | None,
+        payload: dict[str, Any] | None,
+        label: str = "",
+    ) -> None:
+        self.world, self.out_dir, self.label = world, out_dir, label
         cfg = world.cfg
         saved = payload["world"] if payload is not None else {}
         self.first = int(saved.get("iteration", 0))
@@ -195,11 +201,13 @@ def execute(
     out_dir: Path | None,
     world: World | None = None,
     outputs: dict[str, Output] | None = None,
+    label: str = "",
 ) -> Result:
     """Run ``cfg`` (built as ``world`` if given) into ``out_dir``; see the module doc.
 
     ``outputs`` maps each optional file to the function that writes it; None: the
-    standard ones (:func:`standard_outputs`).
+    standard ones (:func:`standard_outputs`). ``label`` names the run in its figures
+    (what the command line changed).
     """
     from sim.build import build
 
@@ -211,7 +219,7 @@ def execute(
         if payload is None:
             (out_dir / checkpoint.FILE).unlink(missing_ok=True)
         write_atomic(out_dir / "config.yaml", OmegaConf.to_yaml(world.cfg))
-    session = Session(world, out_dir, payload)
+    session = Session(world, out_dir, payload, label)
     try:
         session.run()
     except BaseException:
@@ -268,7 +276,23 @@ def standard_outputs(session: Session, summary: Summary) -> dict[str, Output]:
     def training(path: Path) -> None:
         from sim.report.plots import training_curves
 
-        save_figure(lambda tmp: training_curves(rows, tmp), path)
+        data = getattr(world.math, "data", None)
+        outcome = (
+            f"final test accuracy {summary.final_accuracy:.3f}  ·  corrupted updates "
+            f"{summary.corrupted_updates}  ·  decode failures {summary.decode_failures}  ·  "
+            f"{summary.status}"
+        )
+        save_figure(
+            lambda tmp: training_curves(
+                rows,
+                tmp,
+                title=f"draco-sim {session.label}".strip(),
+                outcome=outcome,
+                classes=None if data is None else data.classes,
+                diverged=summary.status is Status.diverged,
+            ),
+            path,
+        )
 
     def timeline(path: Path) -> None:
         from sim.report.timeline import timeline

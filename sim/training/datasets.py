@@ -6,9 +6,10 @@ import contextlib
 import functools
 import gzip
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import numpy as np
 import torch
@@ -16,6 +17,9 @@ import torch
 from sim.config.errors import ConfigError, InputFileError
 from sim.config.inputs import read_bytes
 from sim.config.ranges import AtLeastOne, Count, Range, at_least
+from sim.training import cache
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 SAMPLES = Range(lambda v: v == 0 or v >= 10, ">= 10 (0 = every sample, for data=mnist)")
 Samples = Annotated[int, SAMPLES]
@@ -34,6 +38,17 @@ class Dataset:
     def features(self) -> int:
         return int(self.x_train.shape[1])
 
+    def arrays(self) -> dict[str, np.ndarray]:
+        """As numpy arrays (what the data-set cache stores)."""
+        tensors = {"x_train": self.x_train, "y_train": self.y_train}
+        tensors |= {"x_test": self.x_test, "y_test": self.y_test}
+        return {k: t.numpy() for k, t in tensors.items()} | {"classes": np.array(self.classes)}
+
+    @classmethod
+    def from_arrays(cls, a: dict[str, np.ndarray]) -> Dataset:
+        t = {k: torch.from_numpy(a[k]) for k in ("x_train", "y_train", "x_test", "y_test")}
+        return cls(t["x_train"], t["y_train"], t["x_test"], t["y_test"], int(a["classes"]))
+
     def to(self, device: torch.device) -> Dataset:
         move = functools.partial(torch.Tensor.to, device=device)
         return Dataset(
@@ -51,7 +66,35 @@ def _standardize(x_train: np.ndarray, x_test: np.ndarray) -> tuple[torch.Tensor,
     return as_t(x_train), as_t(x_test)
 
 
-@functools.lru_cache(maxsize=4)
+def shaped(shape: Callable[..., tuple[int, int]]) -> Callable[[F], F]:
+    """Say what a data set's samples look like without making it: ``shape(**settings)``
+    gives (features, classes). A timing-only run sizes the model from it."""
+
+    def wrap(make: F) -> F:
+        make.shape = shape  # type: ignore[attr-defined]
+        return make
+
+    return wrap
+
+
+def shape_of(make: Callable[..., Any], settings: dict[str, Any]) -> tuple[int, int] | None:
+    """(features, classes) of the data set ``make(**settings)`` would return, if it says."""
+    shape = getattr(make, "shape", None)
+    return None if shape is None else shape(**settings)
+
+
+def generated(name: str) -> Callable[[F], F]:
+    """A data set made from its parameters: kept in memory and in the on-disk cache."""
+
+    def wrap(make: F) -> F:
+        on_disk = cache.cached(name, Dataset.arrays, Dataset.from_arrays)(make)
+        return functools.lru_cache(maxsize=4)(on_disk)  # type: ignore[return-value]
+
+    return wrap
+
+
+@shaped(lambda **_: (40, 10))
+@generated("mnist1d")
 def mnist1d(samples: Samples = 5000, seed: Count = 0) -> Dataset:
     """MNIST-1D (Greydanus 2020): 40-sample 1-D digit signals, 10 classes, 80/20 split.
 
@@ -72,7 +115,8 @@ def mnist1d(samples: Samples = 5000, seed: Count = 0) -> Dataset:
     )
 
 
-@functools.lru_cache(maxsize=4)
+@shaped(lambda features=32, classes=10, **_: (features, classes))
+@generated("synthetic")
 def synthetic(
     samples: Samples = 4000, features: AtLeastOne = 32, classes: Classes = 10, seed: Count = 0
 ) -> Dataset:
@@ -99,7 +143,8 @@ def _smooth(images: np.ndarray, passes: int = 3) -> np.ndarray:
     return images
 
 
-@functools.lru_cache(maxsize=2)
+@shaped(lambda **_: (784, 10))
+@generated("mnist_synthetic")
 def mnist_synthetic(samples: Samples = 12000, seed: Count = 0) -> Dataset:
     """MNIST-shaped digits made locally: 28x28 = 784 features in [0, 1], 10 classes.
 
@@ -150,6 +195,7 @@ def _idx(root: Path, stem: str) -> np.ndarray:
     )
 
 
+@shaped(lambda **_: (784, 10))
 def mnist(root: str, samples: Samples = 0, seed: Count = 0) -> Dataset:
     """Real MNIST from IDX files under ``root`` (never downloaded); ``samples`` > 0 keeps
     that many for training."""
