@@ -7,18 +7,23 @@ A sweep with a typo in one of its values, or an impossible setting in one job, f
 once with the same one-line errors as a single run, prefixed by the job
 (``error: job 3 (adversary=nans cluster.workers=10): ...``), and runs nothing. It lives
 in Hydra's plugin package because Hydra instantiates sweepers only from there.
+
+Under the joblib launcher it also starts the fork server the workers are forked from
+(:mod:`sim.sweep.workers`).
 """
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from hydra._internal.core_plugins.basic_sweeper import BasicSweeper, BasicSweeperConf
 from hydra.core.config_store import ConfigStore
-from omegaconf import open_dict
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 from sim.config import validate
 from sim.config.errors import ConfigError
 from sim.config.friendly import explain
+from sim.sweep.workers import start_fork_server
 
 
 @dataclass
@@ -27,6 +32,11 @@ class CheckedSweeperConf(BasicSweeperConf):
 
 
 class CheckedSweeper(BasicSweeper):
+    def setup(self, *, hydra_context: Any, task_function: Any, config: DictConfig) -> None:
+        super().setup(hydra_context=hydra_context, task_function=task_function, config=config)
+        if "joblib" in str(OmegaConf.select(config, "hydra.launcher._target_", default="")):
+            start_fork_server()  # its imports overlap with the checks below
+
     def validate_batch_is_legal(self, batch: Sequence[Sequence[str]]) -> None:
         assert self.hydra_context is not None and self.config is not None
         loader = self.hydra_context.config_loader

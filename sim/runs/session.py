@@ -32,6 +32,7 @@ from omegaconf import DictConfig, OmegaConf
 from tqdm import tqdm
 
 from sim.config.errors import InputFileError
+from sim.report.painter import FigureError, Painter, Request, painter
 from sim.runs import checkpoint
 from sim.runs.interrupt import SIGNALS, Interrupted, Stop, graceful
 from sim.runs.records import IterationRecord, Status, Summary
@@ -78,6 +79,7 @@ class Session:
         self.checkpoint_at: int | None = None
         self.due = False
         self.stop = Stop()
+        self.painter: Painter | None = None  # started by execute() when figures are drawn
         self.wall_start = time.perf_counter()
         if payload is not None and out_dir is not None:
             checkpoint.apply(payload, world.holders(), out_dir / checkpoint.FILE)
@@ -220,6 +222,8 @@ def execute(
             (out_dir / checkpoint.FILE).unlink(missing_ok=True)
         write_atomic(out_dir / "config.yaml", OmegaConf.to_yaml(world.cfg))
     session = Session(world, out_dir, payload, label)
+    if out_dir is not None and outputs is None and world.cfg.outputs.figures:
+        session.painter = painter()  # imports matplotlib while the run simulates
     try:
         session.run()
     except BaseException:
@@ -260,8 +264,9 @@ def write_outputs(
                 errors.append(f"{name}: interrupted by {signal.Signals(sig.signum).name}")
                 stop.signum = sig.signum
             except Exception as exc:  # an optional file must never lose the run
-                log.warning("could not write %s: %s: %s", name, type(exc).__name__, exc)
-                errors.append(f"{name}: {type(exc).__name__}: {exc}".splitlines()[0][:300])
+                what = str(exc) if isinstance(exc, FigureError) else f"{type(exc).__name__}: {exc}"
+                log.warning("could not write %s: %s", name, what)
+                errors.append(f"{name}: {what}".splitlines()[0][:300])
     return errors, stop.signum
 
 
@@ -273,36 +278,44 @@ def standard_outputs(session: Session, summary: Summary) -> dict[str, Output]:
     def trace(path: Path) -> None:
         write_atomic(path, world.trace.to_json())
 
-    def training(path: Path) -> None:
-        from sim.report.plots import training_curves
-
+    request: Request = {}
+    if wanted.figures and rows and not world.timing_only:
         data = getattr(world.math, "data", None)
         outcome = (
             f"final test accuracy {summary.final_accuracy:.3f}  ·  corrupted updates "
             f"{summary.corrupted_updates}  ·  decode failures {summary.decode_failures}  ·  "
             f"{summary.status}"
         )
-        save_figure(
-            lambda tmp: training_curves(
-                rows,
-                tmp,
+        request["training.png"] = (
+            "sim.report.plots:training_curves",
+            dict(
+                rows=rows,
                 title=f"draco-sim {session.label}".strip(),
                 outcome=outcome,
                 classes=None if data is None else data.classes,
                 diverged=summary.status is Status.diverged,
             ),
-            path,
         )
-
-    def timeline(path: Path) -> None:
-        from sim.report.timeline import timeline
-
-        save_figure(
-            lambda tmp: timeline(
-                world.trace, rows, tmp, draw.timeline_iterations, draw.timeline_workers
+    if wanted.figures and rows:
+        request["timeline.png"] = (
+            "sim.report.timeline:timeline",
+            dict(
+                trace=world.trace,
+                rows=rows,
+                iterations=draw.timeline_iterations,
+                workers=draw.timeline_workers,
             ),
-            path,
         )
+    drawer = session.painter or Painter(spawn=False)
+
+    drawn: dict[str, str | None] = {}  # every figure at once, on the first one's turn
+
+    def figure(path: Path) -> None:
+        if not drawn:
+            drawn.update(drawer.paint(path.parent, request))
+        error = drawn[path.name]
+        if error is not None:
+            raise FigureError(error)
 
     def report(path: Path) -> None:
         from sim.report.html import write_report
@@ -310,18 +323,7 @@ def standard_outputs(session: Session, summary: Summary) -> dict[str, Output]:
         write_report(path.parent, summary)
 
     out: dict[str, Output] = {"trace.json": trace} if wanted.trace else {}
-    if wanted.figures and rows and not world.timing_only:
-        out["training.png"] = training
-    if wanted.figures and rows:
-        out["timeline.png"] = timeline
+    out.update(dict.fromkeys(request, figure))
     if wanted.report:
         out["report.html"] = report
     return out
-
-
-def save_figure(draw: Callable[[Path], None], path: Path) -> None:
-    """Draw into a temporary file, then rename: a figure is whole or absent."""
-    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
-    draw(tmp)
-    if tmp.exists():  # a figure with nothing to show is not written
-        os.replace(tmp, path)

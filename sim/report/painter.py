@@ -1,0 +1,143 @@
+"""Figures drawn by a helper process that starts with the run.
+
+Importing matplotlib costs about as much as the default scenario's whole simulation.
+A :class:`Painter` starts ``python -m sim.report.painter`` when the run starts; the
+child imports matplotlib and the drawing functions while the simulation runs on the
+other core, then waits. At the end the run sends it what to draw (the records and the
+trace, pickled) and gets back, per figure, ``None`` or the error it met; the child then
+waits for the next run of the same process (a sweep's jobs share it). Each figure
+is written to a temporary name and renamed, so it is whole or absent.
+
+When the child cannot start or dies without an answer, the figures are drawn in the
+run's own process instead (the same functions, the same files).
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import pickle
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+# figure name -> (drawing function as "module:function", keyword arguments but the path)
+Request = dict[str, tuple[str, dict[str, Any]]]
+DRAWERS = ("sim.report.plots:training_curves", "sim.report.timeline:timeline")
+
+
+def resolve(spec: str) -> Callable[..., None]:
+    import importlib
+
+    module, _, name = spec.partition(":")
+    fn: Callable[..., None] = getattr(importlib.import_module(module), name)
+    return fn
+
+
+def draw(out_dir: Path, request: Request) -> dict[str, str | None]:
+    """Draw every figure of ``request`` into ``out_dir``; per figure, its error or None."""
+    done: dict[str, str | None] = {}
+    for name, (spec, kwargs) in request.items():
+        path = out_dir / name
+        tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
+        try:
+            resolve(spec)(path=tmp, **kwargs)
+            if tmp.exists():  # a figure with nothing to show is not written
+                os.replace(tmp, path)
+            done[name] = None
+        except Exception as exc:  # reported to the run, which names it in the summary
+            tmp.unlink(missing_ok=True)
+            done[name] = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+    return done
+
+
+class FigureError(Exception):
+    """A figure could not be drawn (the message names the error met)."""
+
+
+class Painter:
+    """A child process that has imported the drawing code and draws what it is sent.
+
+    One painter serves every run of a process (the jobs of a sequential sweep share it):
+    :func:`painter` starts it, or returns the one already running.
+    """
+
+    def __init__(self, spawn: bool = True) -> None:
+        self.proc: subprocess.Popen[bytes] | None = None
+        if not spawn:
+            return
+        root = str(Path(__file__).resolve().parents[2])  # the folder holding ``sim``
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+        env.setdefault("MPLBACKEND", "agg")
+        try:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "sim.report.painter"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                env=env,
+            )
+        except OSError:
+            self.proc = None
+
+    @property
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def paint(self, out_dir: Path, request: Request) -> dict[str, str | None]:
+        """Draw ``request`` into ``out_dir`` (here, when the child cannot); per figure,
+        its error or None."""
+        answer = self._ask(out_dir, request)
+        return draw(out_dir, request) if answer is None else answer
+
+    def _ask(self, out_dir: Path, request: Request) -> dict[str, str | None] | None:
+        if self.proc is None or self.proc.stdin is None or self.proc.stdout is None:
+            return None
+        try:
+            pickle.dump((str(out_dir), request), self.proc.stdin)
+            self.proc.stdin.flush()
+            answer: dict[str, str | None] = pickle.load(self.proc.stdout)
+            return answer
+        except BaseException:  # the child died, or a signal came: it cannot be trusted
+            self.close()
+            if sys.exc_info()[0] in (KeyboardInterrupt, SystemExit):
+                raise
+            return None
+
+    def close(self) -> None:
+        """Stop the child (it ends by itself when its input closes)."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc = None
+
+
+_running: Painter | None = None
+
+
+def painter() -> Painter:
+    """This process's painter, started on first use (again if it died)."""
+    global _running
+    if _running is None or not _running.alive:
+        _running = Painter()
+        atexit.register(_running.close)
+    return _running
+
+
+def main() -> None:
+    for spec in DRAWERS:  # the slow part, done while the run simulates
+        resolve(spec)
+    while True:
+        try:
+            out_dir, request = pickle.load(sys.stdin.buffer)
+        except EOFError:  # the run's process is done
+            return
+        pickle.dump(draw(Path(out_dir), request), sys.stdout.buffer)
+        sys.stdout.buffer.flush()
+
+
+if __name__ == "__main__":
+    main()
