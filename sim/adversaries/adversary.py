@@ -4,6 +4,9 @@ A run has a list of adversary groups (one for ``adversary=NAME``, several for
 ``adversary=mixed``). Each iteration every group places its workers among the ranks the
 earlier groups left, and the active groups replace their workers' honest messages.
 Adversaries only read honest messages; they never draw from an honest worker's stream.
+A strategy with a ``locate(layout)`` method is told, before each call, its ranks, every
+adversarial rank and the code's groups (:class:`sim.adversaries.rule_input.Layout`):
+what an attack that models the rule's input needs.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Any
 import torch
 
 from sim.adversaries.placement import Placement, Placer
+from sim.adversaries.rule_input import Layout
 from sim.adversaries.schedule import Schedule
 from sim.adversaries.strategies import HonestView, Knowledge
 from sim.config.ranges import Count, Probability
@@ -123,6 +127,10 @@ class Adversary:
                 own_message = relabeled
             own = torch.stack([own_message(honest[i]) for i in ranks])  # (a, d)
             view = honest_view if g.knowledge is Knowledge.omniscient else None
+            locate = getattr(g.strategy, "locate", None)
+            if locate is not None:
+                groups = tuple(tuple(members) for members in g.placer.groups)
+                locate(Layout(g.placer.n, tuple(ranks), tuple(sorted(liars)), groups))
             sent = g.strategy(own, view, g.gen)
             delay_s = getattr(g.strategy, "delay_s", 0.0)
             for rank, msg in zip(ranks, sent, strict=True):
