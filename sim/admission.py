@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from sim.messages import Message, PartSum
+from sim.messages import Bundle, Message, PartSum
 
 
 def expected_dtype(honest: Message, real: torch.dtype) -> torch.dtype:
@@ -32,3 +32,23 @@ def admit(msg: Any, d: int, dtype: torch.dtype, parts: int, device: torch.device
     if tuple(msg.shape) != (d,) or msg.dtype != dtype:
         return None
     return msg.detach().to(device)
+
+
+def admit_bundle(
+    msg: Any, size: int, d: int, dtype: torch.dtype, parts: int, device: torch.device
+) -> Bundle | None:
+    """A bundle of ``size`` messages (one per part a worker holds) ready for the decoder.
+
+    Each entry is admitted like a single message; a ``None`` entry is a copy not sent.
+    Anything but a tuple of ``size``, or a bundle with one malformed entry, is refused
+    whole: it is one message, and it does not parse.
+    """
+    if not isinstance(msg, tuple) or len(msg) != size:
+        return None
+    out: list[Message | None] = []
+    for v in msg:
+        ok = None if v is None else admit(v, d, dtype, parts, device)
+        if v is not None and ok is None:
+            return None
+        out.append(ok)
+    return tuple(out)
