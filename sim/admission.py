@@ -52,3 +52,14 @@ def admit_bundle(
             return None
         out.append(ok)
     return tuple(out)
+
+
+def admit_as(
+    msg: Any, honest: Message | Bundle, d: int, real: torch.dtype, parts: int, device: torch.device
+) -> Message | Bundle | None:
+    """``msg`` admitted in the shape of the honest message it replaces: a bundle where the
+    worker holds several parts (:func:`admit_bundle`), one message otherwise."""
+    if isinstance(honest, tuple):
+        first = next(m for m in honest if m is not None)
+        return admit_bundle(msg, len(honest), d, expected_dtype(first, real), parts, device)
+    return admit(msg, d, expected_dtype(honest, real), parts, device)

@@ -12,13 +12,11 @@ import torch
 from sim.admission import admit_bundle
 from sim.adversaries.bundles import flat_layout, pack, unpack
 from sim.adversaries.rule_input import candidate_index
-from sim.build import build
 from sim.codes.assignment import AssignmentCode, Scheme
 from sim.codes.distortion import distorted, epsilon, majorities
 from sim.codes.repetition import RepetitionCode
 from sim.messages import PartSum
-from sim.world import World
-from tests.conftest import make_cfg
+from tests.conftest import make_cfg, simulate
 
 
 def part_gradients(parts: int, d: int = 6) -> torch.Tensor:
@@ -189,15 +187,12 @@ def test_bundles_are_admitted_whole_or_not_at_all() -> None:
     assert admit_bundle(torch.zeros(4), 3, 4, torch.float32, 9, dev) is None
 
 
-def _digest(tmp_path: Path, name: str, swap: bool, *overrides: str) -> str:
-    cfg = make_cfg("cluster.workers=9", "code=repetition", "code.r=3", "aggregator=median",
+def _digest(tmp_path: Path, name: str, *overrides: str) -> str:
+    cfg = make_cfg("cluster.workers=9", "code.r=3", "aggregator=median",
                    "train.iterations=6", *overrides)  # fmt: skip
-    parts = build(cfg)
-    if swap:
-        frc = AssignmentCode(9, torch.Generator(), Scheme.frc, r=3)
-        parts.code = parts.learning.code = frc  # type: ignore[union-attr]
-    (tmp_path / name).mkdir()
-    return World(cfg, parts, tmp_path / name).run()["model_digest"]
+    digest = simulate(cfg, tmp_path / name)["model_digest"]
+    assert isinstance(digest, str)
+    return digest
 
 
 @pytest.mark.parametrize(
@@ -212,5 +207,5 @@ def _digest(tmp_path: Path, name: str, swap: bool, *overrides: str) -> str:
 def test_frc_trains_the_same_model_as_the_repetition_code(
     tmp_path: Path, attack: list[str]
 ) -> None:
-    rep = _digest(tmp_path, "rep", False, *attack)
-    assert _digest(tmp_path, "frc", True, *attack) == rep
+    rep = _digest(tmp_path, "rep", "code=repetition", *attack)
+    assert _digest(tmp_path, "frc", "code=assignment", "code.scheme=frc", *attack) == rep

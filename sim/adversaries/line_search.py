@@ -36,10 +36,9 @@ import torch
 from sim.adversaries.omniscient import alie_z
 from sim.adversaries.real import like, real_rows
 from sim.adversaries.rule_input import Layout, Rule, candidate_index, model_candidates
-from sim.adversaries.strategies import HonestView, Sent
-from sim.config import Knowledge
+from sim.adversaries.strategies import HonestView, Knowledge, Sent
+from sim.config.errors import ConfigError
 from sim.config.ranges import AtLeastOne, Count, Positive
-from sim.errors import ConfigError
 
 GOLDEN = (math.sqrt(5.0) - 1.0) / 2.0  # 0.618...: the golden-section step
 
@@ -109,12 +108,13 @@ def tune(
     return maximise(distance, high, points, refine, (fixed,))[0]
 
 
-def needs_omniscience(name: str, knowledge: Knowledge) -> None:
+def needs_omniscience(name: str, knowledge: Knowledge) -> str | None:
     if knowledge is Knowledge.none:
-        raise ConfigError(
+        return (
             f"adversary={name} measures its effect against the honest mean: it needs "
             "adversary.knowledge=omniscient"
         )
+    return None
 
 
 class ALIELineSearch:
@@ -146,14 +146,14 @@ class ALIELineSearch:
         self.z_max, self.points, self.refine, self.ddof = z_max, points, refine, ddof
         self.sign = 1.0 if sign >= 0 else -1.0
 
-    def validate(self, count: int, knowledge: Knowledge) -> None:
-        needs_omniscience("alie_line_search", knowledge)
+    def invalid(self, count: int, knowledge: Knowledge) -> str | None:
+        return needs_omniscience("alie_line_search", knowledge)
 
     def locate(self, layout: Layout) -> None:
         self._layout = layout
 
     def __call__(self, own: torch.Tensor, honest: HonestView | None, gen: torch.Generator) -> Sent:
-        assert honest is not None  # validate() refuses knowledge=none
+        assert honest is not None  # invalid() refuses knowledge=none
         x = real_rows(honest())  # (h, D)
         mu, sigma = x.mean(0), x.std(0, correction=self.ddof)
         layout = self._layout or Layout.uncoded(len(x), len(own))
@@ -188,14 +188,14 @@ class IPMLineSearch:
         self.epsilon = self.FIXED
         self.epsilon_max, self.points, self.refine = epsilon_max, points, refine
 
-    def validate(self, count: int, knowledge: Knowledge) -> None:
-        needs_omniscience("ipm_line_search", knowledge)
+    def invalid(self, count: int, knowledge: Knowledge) -> str | None:
+        return needs_omniscience("ipm_line_search", knowledge)
 
     def locate(self, layout: Layout) -> None:
         self._layout = layout
 
     def __call__(self, own: torch.Tensor, honest: HonestView | None, gen: torch.Generator) -> Sent:
-        assert honest is not None  # validate() refuses knowledge=none
+        assert honest is not None  # invalid() refuses knowledge=none
         x = real_rows(honest())  # (h, D)
         mu = x.mean(0)
         layout = self._layout or Layout.uncoded(len(x), len(own))

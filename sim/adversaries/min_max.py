@@ -31,11 +31,9 @@ from enum import Enum
 import torch
 
 from sim.adversaries.real import like, real_rows
-from sim.adversaries.strategies import HonestView, Sent
+from sim.adversaries.strategies import HonestView, Knowledge, Sent
 from sim.aggregators.distances import pairwise_sq_dists
-from sim.config import Knowledge
 from sim.config.ranges import Positive
-from sim.errors import ConfigError
 
 
 class Direction(Enum):
@@ -104,12 +102,13 @@ def agnostic_lie(
     return gamma, mu + gamma * p
 
 
-def needs_two(name: str, count: int, knowledge: Knowledge) -> None:
+def needs_two(name: str, count: int, knowledge: Knowledge) -> str | None:
     if knowledge is Knowledge.none and count < 2:
-        raise ConfigError(
+        return (
             f"adversary={name} with knowledge=none compares its own messages: "
             f"needs adversary.count >= 2, got {count}"
         )
+    return None
 
 
 class MinMax:
@@ -127,8 +126,8 @@ class MinMax:
         self.direction, self.gamma_init, self.tau = Direction(direction), gamma_init, tau
         self.gamma = 0.0
 
-    def validate(self, count: int, knowledge: Knowledge) -> None:
-        needs_two("min_max", count, knowledge)
+    def invalid(self, count: int, knowledge: Knowledge) -> str | None:
+        return needs_two("min_max", count, knowledge)
 
     def __call__(self, own: torch.Tensor, honest: HonestView | None, gen: torch.Generator) -> Sent:
         x = real_rows(honest() if honest is not None else own).double()  # (h, D)
@@ -151,8 +150,8 @@ class MinSum:
         self.direction, self.gamma_init, self.tau = Direction(direction), gamma_init, tau
         self.gamma = 0.0
 
-    def validate(self, count: int, knowledge: Knowledge) -> None:
-        needs_two("min_sum", count, knowledge)
+    def invalid(self, count: int, knowledge: Knowledge) -> str | None:
+        return needs_two("min_sum", count, knowledge)
 
     def __call__(self, own: torch.Tensor, honest: HonestView | None, gen: torch.Generator) -> Sent:
         x = real_rows(honest() if honest is not None else own).double()  # (h, D)

@@ -26,7 +26,7 @@ from enum import Enum
 import torch
 
 from sim.codes import assignments as schemes
-from sim.codes.base import Decoded, Materialize, Project
+from sim.codes.base import Arrivals, Decoded, Materialize, Project
 from sim.codes.vote import Vote, vote
 from sim.config.ranges import AtLeastOne, NonNegative
 from sim.messages import Bundle, Message, one_hot
@@ -101,6 +101,8 @@ PROBLEMS = {
 
 
 class AssignmentCode:
+    votes_per_part = True  # candidates are parts' vote winners (sim/codes/distortion.py)
+
     def __init__(
         self,
         n: int,
@@ -180,3 +182,23 @@ class AssignmentCode:
 
     def decode_ops(self, received: int, d: int) -> float:
         return float(received * self.l * d)  # one comparison pass over every copy
+
+    def arrivals(self) -> Arrivals:
+        return PartMajorities(self.held, [len(ws) for ws in self.holders])
+
+
+class PartMajorities:
+    """Decodable once every part holds honest copies from more than half its holders:
+    an honest worker's arrival is one honest copy of each part it holds."""
+
+    def __init__(self, held: list[list[int]], sizes: list[int]) -> None:
+        self.held, self.sizes = held, sizes
+        self.votes, self.left = [0] * len(sizes), len(sizes)
+
+    def add(self, rank: int, honest: bool) -> bool:
+        if honest:
+            for p in self.held[rank]:
+                self.votes[p] += 1
+                if 2 * self.votes[p] > self.sizes[p] >= 2 * (self.votes[p] - 1):
+                    self.left -= 1
+        return self.left == 0

@@ -14,7 +14,10 @@ ByzShield's measure of damage (Konstantinidis & Ramamoorthy, MLSys 2021, §2): o
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
+
+from sim.codes.base import Decoded
 
 
 def distorted(backers: Iterable[Sequence[int]], liars: Iterable[int]) -> int:
@@ -29,6 +32,14 @@ def majorities(holders: Sequence[Sequence[int]], adversaries: Iterable[int]) -> 
     return sum(1 for ws in holders if 2 * sum(w in bad for w in ws) > len(ws))
 
 
-def epsilon(per_iteration: Sequence[int], parts: int) -> float:
+def epsilon(per_iteration: Sequence[float], parts: int) -> float:
     """Fraction of distorted parts over the iterations (0 for no iterations)."""
     return sum(per_iteration) / (len(per_iteration) * parts) if per_iteration else 0.0
+
+
+def distorted_parts(code: object, decoded: Decoded, liars: Iterable[int]) -> float:
+    """:func:`distorted` of one decode; NaN for a code that does not vote per part (one
+    without ``votes_per_part = True``: its candidates are not parts' winners)."""
+    if not getattr(code, "votes_per_part", False):
+        return math.nan
+    return float(distorted(decoded.backers, liars))
