@@ -4,6 +4,7 @@ against the rule, checked against numpy and against their fixed-scale versions."
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -22,6 +23,7 @@ from sim.aggregators.centered_clip import CenteredClip
 from sim.aggregators.chain import Chain
 from sim.aggregators.krum import Krum
 from sim.aggregators.median import Median
+from tests.conftest import make_cfg, simulate
 
 H, A, D = 10, 5, 200  # honest workers, adversaries, coordinates: n = 15, f = 5
 
@@ -224,3 +226,34 @@ def test_the_adversary_tells_a_strategy_where_it_stands() -> None:
     Adversary([group]).attack(0, messages, lambda m: m)  # type: ignore[arg-type, return-value]
     assert attack._layout == Layout(n, (2, 5), (2, 5), tuple(map(tuple, groups)))
     assert candidate_index(attack._layout) == [0, 2, 4]  # every group keeps its honest majority
+
+
+COMBINATIONS = {
+    "alie_ls/none/krum": (["adversary=alie_line_search", "code=none", "aggregator=krum",
+                           "aggregator.f=3", "adversary.points=9", "adversary.refine=4"], True),
+    "ipm_ls/cyclic/median": (["adversary=ipm_line_search", "code=cyclic", "aggregator=median",
+                              "adversary.count=1", "adversary.points=5", "adversary.refine=2"],
+                             None),
+    "min_max/mols/median": (["adversary=min_max", "code=assignment", "code.scheme=mols",
+                             "adversary.count=5", "adversary.placement=max_distortion",
+                             "aggregator=median"], True),
+    "min_sum/random/centered_clip": (["adversary=min_sum", "code=assignment",
+                                      "code.scheme=random", "aggregator=centered_clip",
+                                      "aggregator.pre=[bucketing]"], None),
+    "mixed/repetition/mean": (["adversary=mixed", "adversary.groups=[{name: alie_line_search, "
+                               "count: 1, points: 5, refine: 2}, {name: min_sum, count: 1, "
+                               "placement: random}]",
+                               "code=repetition", "aggregator=mean"], False),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", list(COMBINATIONS))
+def test_the_new_attacks_compose_with_codes_rules_and_placements(tmp_path: Path, name: str) -> None:
+    """Through the real world (config, build, protocol): each run completes; where the
+    outcome is known, a rule alone is corrupted and one liar per repetition group is not."""
+    overrides, corrupts = COMBINATIONS[name]
+    summary = simulate(make_cfg("cluster.workers=15", "train.iterations=2", *overrides),
+                       tmp_path / "run")  # fmt: skip
+    assert summary["status"] == "completed" and summary["model_digest"]
+    if corrupts is not None:
+        assert (summary["corrupted_updates"] > 0) is corrupts
