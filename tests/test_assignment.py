@@ -12,6 +12,7 @@ import torch
 from sim.admission import admit_bundle
 from sim.adversaries.bundles import flat_layout, pack, unpack
 from sim.adversaries.rule_input import candidate_index
+from sim.build import build
 from sim.codes.assignment import AssignmentCode, Scheme
 from sim.codes.distortion import distorted, epsilon, majorities
 from sim.codes.repetition import RepetitionCode
@@ -209,3 +210,16 @@ def test_frc_trains_the_same_model_as_the_repetition_code(
 ) -> None:
     rep = _digest(tmp_path, "rep", "code=repetition", *attack)
     assert _digest(tmp_path, "frc", "code=assignment", "code.scheme=frc", *attack) == rep
+
+
+def test_the_built_world_sends_l_vectors_and_computes_l_parts_per_worker() -> None:
+    """Through config and build: a MOLS worker (l = 5 parts) sends 5 times the bytes of a
+    repetition worker and computes the same r uncoded shares."""
+    worlds = {
+        s: build(make_cfg("code=assignment", f"code.scheme={s}", "cluster.workers=15",
+                          "code.r=3", "workload=timing_only", "train.iterations=2"))
+        for s in ("frc", "mols")
+    }  # fmt: skip
+    frc, mols = worlds["frc"].math, worlds["mols"].math
+    assert mols.message_bytes() == 5 * frc.message_bytes()
+    assert [mols.load(w) for w in range(15)] == [frc.load(w) for w in range(15)] == [3] * 15
