@@ -8,11 +8,14 @@ rule (the repetition vote compares bits; a robust rule must cope or refuse).
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import torch
 
 from sim.messages import Bundle, Message, PartSum
+
+M = TypeVar("M", Message, Bundle)  # a message or a bundle, kept as it came
 
 
 def expected_dtype(honest: Message, real: torch.dtype) -> torch.dtype:
@@ -63,3 +66,10 @@ def admit_as(
         first = next(m for m in honest if m is not None)
         return admit_bundle(msg, len(honest), d, expected_dtype(first, real), parts, device)
     return admit(msg, d, expected_dtype(honest, real), parts, device)
+
+
+def computed(compute: Callable[[Message], Message], honest: M) -> M:
+    """``compute`` applied to a message, or to each message of a bundle."""
+    if isinstance(honest, tuple):
+        return tuple(None if m is None else compute(m) for m in honest)  # type: ignore[return-value]
+    return compute(honest)

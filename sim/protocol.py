@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 
-from sim.admission import admit_as
+from sim.admission import admit_as, computed
 from sim.adversaries.adversary import Adversary
 from sim.aggregators.base import Aggregator, Linear, influence
 from sim.codes.base import Code, Decoded
@@ -65,7 +65,7 @@ class Learning:
         self.oracle.start(x, y)
         self.honest = self.code.honest_messages()
         if self.oracle.reference:  # the naive simulator: every worker computes on its own
-            self.honest = [self.oracle.compute(m) for m in self.honest]
+            self.honest = [computed(self.oracle.compute, m) for m in self.honest]
         self.ranks, forged = self.adversary.attack(
             iteration, self.honest, self.oracle.materialize, self._relabeled
         )

@@ -223,3 +223,13 @@ def test_the_built_world_sends_l_vectors_and_computes_l_parts_per_worker() -> No
     frc, mols = worlds["frc"].math, worlds["mols"].math
     assert mols.message_bytes() == 5 * frc.message_bytes()
     assert [mols.load(w) for w in range(15)] == [frc.load(w) for w in range(15)] == [3] * 15
+
+
+def test_the_reference_oracle_computes_every_part_of_a_bundle() -> None:
+    """train.oracle=reference: each worker computes each of its parts itself, so a bundle
+    holds tensors, not symbolic part sums."""
+    world = build(make_cfg("code=assignment", "code.scheme=mols", "cluster.workers=15",
+                           "code.r=3", "train.oracle=reference", "train.iterations=1"))  # fmt: skip
+    sent = world.math.prepare(0)  # type: ignore[union-attr]
+    assert all(isinstance(b, tuple) and len(b) == 5 for b in sent)
+    assert all(isinstance(m, torch.Tensor) for b in sent for m in b)  # type: ignore[union-attr]
