@@ -3,8 +3,8 @@
 Every option is made the same way (:func:`make`): its ``_target_`` is called with the
 option's own settings, plus the *provided* arguments its signature asks for (the
 simulator's facts, declared per group in :data:`sim.config.options.GROUPS`: ``n`` and
-``gen`` for codes, ``n``, ``f`` and ``code`` for adversary strategies, ``workers`` for
-topologies, ``in_features`` and ``classes`` for models). Settings every option of a
+``gen`` for codes, ``n``, ``f``, ``code`` and ``rule`` for adversary strategies,
+``workers`` for topologies, ``in_features`` and ``classes`` for models). Settings every option of a
 group shares (an adversary's placement, a rule's pre-aggregators, the workers' speed
 factors) are the builder's to use.
 """
@@ -114,14 +114,16 @@ def aggregator(node: DictConfig, seeds: Seeds) -> Aggregator:
     return Chain(pre, rule) if pre else rule
 
 
-def adversary(cfg: DictConfig, code: Code, seeds: Seeds) -> Adversary:
+def adversary(
+    cfg: DictConfig, code: Code, seeds: Seeds, rule: Aggregator | None = None
+) -> Adversary:
     """The adversary groups. Group 0 draws from the ``placement``/``adversary`` streams,
     group k > 0 from fixed sub-streams of them; schedules from their own sub-streams."""
     specs = validate.adversary_groups(cfg)
     f = sum(validate.group_workers(spec) for _, spec in specs)
     groups = []
     for k, (name, spec) in enumerate(specs):
-        strategy = make("adversary", spec, n=code.n, f=f, code=code)
+        strategy = make("adversary", spec, n=code.n, f=f, code=code, rule=rule)
         placement_seq = seeds["placement"] if k == 0 else child(seeds["placement"], k)
         adversary_seq = seeds["adversary"] if k == 0 else child(seeds["adversary"], k)
         placer = Placer(
@@ -189,7 +191,7 @@ def build(cfg: DictConfig) -> World:
     seeds = streams(cfg.seed)
     code: Code = make("code", cfg.code, n=n, gen=torch_gen(seeds["ps"]))
     rule = aggregator(cfg.aggregator, seeds)
-    adv = adversary(cfg, code, seeds)
+    adv = adversary(cfg, code, seeds, rule)
     latency: LatencyModel = make("latency", cfg.latency)
     network = Network(make("network", cfg.network, workers=n), n)
     samples = None

@@ -27,6 +27,9 @@ class PartSum:
 
 
 Message = Vector | PartSum
+# A worker that computes several parts sends one message per part, in the order of its
+# parts (an assignment code with l > 1); None: that copy is not sent.
+Bundle = tuple[Message | None, ...]
 
 
 def one_hot(part: int, parts: int) -> PartSum:

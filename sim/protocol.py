@@ -15,10 +15,11 @@ from typing import Any
 
 import torch
 
-from sim.admission import admit, expected_dtype
+from sim.admission import admit_as, computed
 from sim.adversaries.adversary import Adversary
 from sim.aggregators.base import Aggregator, Linear, influence
 from sim.codes.base import Code, Decoded
+from sim.codes.distortion import distorted_parts
 from sim.messages import Combination, Delayed, Message, PartSum, bits_equal, weighted
 from sim.runs.records import IterationRecord, Outcome
 from sim.training.datasets import BatchSampler, Dataset
@@ -64,7 +65,7 @@ class Learning:
         self.oracle.start(x, y)
         self.honest = self.code.honest_messages()
         if self.oracle.reference:  # the naive simulator: every worker computes on its own
-            self.honest = [self.oracle.compute(m) for m in self.honest]
+            self.honest = [computed(self.oracle.compute, m) for m in self.honest]
         self.ranks, forged = self.adversary.attack(
             iteration, self.honest, self.oracle.materialize, self._relabeled
         )
@@ -77,8 +78,8 @@ class Learning:
                 continue
             held = msg.seconds if isinstance(msg, Delayed) else 0.0
             body = msg.message if isinstance(msg, Delayed) else msg
-            dtype = expected_dtype(self.honest[rank], theta.dtype)
-            ok = admit(body, self.oracle.d, dtype, self.code.parts, theta.device)
+            honest = self.honest[rank]
+            ok = admit_as(body, honest, self.oracle.d, theta.dtype, self.code.parts, theta.device)
             if ok is None:
                 self.rejected.add(rank)  # still sent (it costs network time), then dropped
             kept: Any = body if ok is None else ok  # a refused message still travels
@@ -191,6 +192,7 @@ class Learning:
             rejected=len(arrived) - len(received),
             **self.diagnostics(decoded, applied),
             attack=self.adversary.description,
+            distorted_parts=distorted_parts(self.code, decoded, self.ranks),
         )
         return Outcome(
             record,

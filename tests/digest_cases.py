@@ -74,6 +74,16 @@ for _name in ["star", "two_tier"]:
     OPTIONS[f"network={_name}"] = [f"network={_name}"]
 for _name in ["mean", "median", "krum", "geomed", "draco", "draco5"]:
     OPTIONS[f"defense={_name}"] = [f"defense={_name}", "cluster.workers=15"]
+for _name in ["alie_line_search", "ipm_line_search", "min_max", "min_sum"]:
+    OPTIONS[f"adversary={_name}"] = ["code=none", "aggregator=median", f"adversary={_name}"]
+    OPTIONS[f"draco/adversary={_name}"] = [f"adversary={_name}", "adversary.count=1"]
+for _scheme, _n in [("frc", 9), ("mols", 15), ("ramanujan", 15), ("random", 12)]:
+    OPTIONS[f"code=assignment/{_scheme}"] = ["code=assignment", f"code.scheme={_scheme}",
+                                             f"cluster.workers={_n}", "adversary=reverse",
+                                             "adversary.count=2"]  # fmt: skip
+OPTIONS["adversary.placement=max_distortion"] = [
+    "code=assignment", "code.scheme=mols", "cluster.workers=15", "adversary=alie",
+    "adversary.count=4", "adversary.placement=max_distortion"]  # fmt: skip
 EXPERIMENTS = ["attack_matrix", "strongest_attack", "paper_fc", "paper_fc_small",
                "lesson_1_one_liar", "lesson_2_robust_rules", "lesson_3_majority_vote",
                "lesson_4_cyclic_code", "lesson_5_stragglers", "lesson_6_strong_attacks",

@@ -66,7 +66,7 @@ CASES = [
         ["code=repitition"],
         [
             "error: code=repitition: no such option (did you mean repetition?); "
-            "valid options: cyclic, none, repetition"
+            "valid options: assignment, cyclic, none, repetition"
         ],
     ),
     Case(
@@ -74,9 +74,9 @@ CASES = [
         ["adversary=nan"],
         [
             "error: adversary=nan: Hydra reads 'nan' as a number, not an option name "
-            "(did you mean nans?); valid options: alie, anti_decoder, collude, constant, "
-            "crash, delay, gaussian, infs, ipm, label_flip, mimic, mixed, nans, none, "
-            "reverse, sign_flip"
+            "(did you mean nans?); valid options: alie, alie_line_search, anti_decoder, "
+            "collude, constant, crash, delay, gaussian, infs, ipm, ipm_line_search, "
+            "label_flip, mimic, min_max, min_sum, mixed, nans, none, reverse, sign_flip"
         ],
     ),
     Case(
@@ -112,7 +112,10 @@ CASES = [
     Case(
         "group removed",
         ["~code"],
-        ["error: code: no value given (set code=<option>; options: none, repetition, cyclic)"],
+        [
+            "error: code: no value given (set code=<option>; options: none, repetition, "
+            "cyclic, assignment)"
+        ],
     ),
     Case(
         "broken interpolation",

@@ -42,7 +42,8 @@ def test_misspelt_key_fails_at_composition_naming_it(tmp_path: Path) -> None:
 def test_misspelt_option_lists_the_valid_ones() -> None:
     p = sim("code=repitition")
     assert p.returncode != 0 and "Traceback" not in p.stderr
-    assert "code=repitition" in p.stderr and "valid options: cyclic, none, repetition" in p.stderr
+    assert "code=repitition" in p.stderr
+    assert "valid options: assignment, cyclic, none, repetition" in p.stderr
 
 
 def test_impossible_setting_fails_with_one_line(tmp_path: Path) -> None:

@@ -38,7 +38,7 @@ def build_code(name: str) -> Any:
     check = getattr(locate(node._target_), "problems", lambda **_: [])
     for n in (9, 15, 12, 10, 6, 8, 7, 5):
         if not check(n=n, **option_settings("code", node)):
-            return make("code", node, n=n)
+            return make("code", node, n=n, gen=torch.Generator())
     raise AssertionError(f"code={name}: no worker count in 5..15 accepted")
 
 
@@ -54,12 +54,25 @@ def _per_group(limit: Callable[[Any], int]) -> Callable[[Any, np.random.Generato
 
 
 # Liar sets each code claims to tolerate, drawn at random (a new code adds its line).
+def _minority_everywhere(code: Any, rng: np.random.Generator) -> list[int]:
+    """Ranks in random order, each kept while every part it holds stays at most
+    ``(r-1)/2`` liars of its ``r`` holders (overlapping parts: assignment codes)."""
+    parts = code.groups()
+    bad: set[int] = set()
+    for rank in rng.permutation(code.n).tolist()[: int(rng.integers(0, code.n + 1))]:
+        trial = bad | {rank}
+        if all(2 * sum(w in trial for w in ws) < len(ws) for ws in parts):
+            bad = trial
+    return sorted(bad)
+
+
 WITHIN_BOUND: dict[str, Callable[[Any, np.random.Generator], list[int]]] = {
     "none": lambda code, rng: [],
     "repetition": _per_group(lambda code: (code.r - 1) // 2),
     "cyclic": lambda code, rng: sorted(
         rng.choice(code.n, size=int(rng.integers(0, code.s + 1)), replace=False).tolist()
     ),
+    "assignment": _minority_everywhere,
 }
 
 

@@ -4,22 +4,27 @@ A run has a list of adversary groups (one for ``adversary=NAME``, several for
 ``adversary=mixed``). Each iteration every group places its workers among the ranks the
 earlier groups left, and the active groups replace their workers' honest messages.
 Adversaries only read honest messages; they never draw from an honest worker's stream.
+A strategy with a ``locate(layout)`` method is told, before each call, its ranks, every
+adversarial rank and the code's groups (:class:`sim.adversaries.rule_input.Layout`):
+what an attack that models the rule's input needs. A worker that sends one vector per
+part (a bundle) is one row per part for the strategy (:mod:`sim.adversaries.bundles`).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 
+from sim.adversaries.bundles import flat_layout, pack, unpack
 from sim.adversaries.placement import Placement, Placer
 from sim.adversaries.schedule import Schedule
 from sim.adversaries.strategies import HonestView, Knowledge
 from sim.config.ranges import Count, Probability
-from sim.messages import Delayed, Message
+from sim.messages import Bundle, Delayed, Message
 
 Strategy = Callable[[torch.Tensor, HonestView | None, torch.Generator], list[torch.Tensor | None]]
 Materialize = Callable[[Message], torch.Tensor]
@@ -89,10 +94,10 @@ class Adversary:
     def attack(
         self,
         iteration: int,
-        honest: list[Message],
+        honest: Sequence[Message | Bundle],
         materialize: Materialize,
         relabeled: Materialize | None = None,
-    ) -> tuple[list[int], dict[int, Message | Delayed | None]]:
+    ) -> tuple[list[int], dict[int, Message | Bundle | Delayed | None]]:
         """(adversarial ranks, what each of them sends instead of its honest message).
 
         ``relabeled`` computes a worker's message on flipped labels (data-level attacks).
@@ -110,20 +115,25 @@ class Adversary:
         def honest_view() -> torch.Tensor:  # (h, d), computed once per iteration
             if not cache:
                 cache.append(
-                    torch.stack([materialize(m) for i, m in enumerate(honest) if i not in liars])
+                    unpack([m for i, m in enumerate(honest) if i not in liars], materialize)[0]
                 )
             return cache[0]
 
-        forged: dict[int, Message | Delayed | None] = {}
+        sizes = [len(m) if isinstance(m, tuple) else None for m in honest]
+
+        forged: dict[int, Message | Bundle | Delayed | None] = {}
         for g, ranks in active:
             own_message = materialize
             if getattr(g.strategy, "flip_labels", False):
                 if relabeled is None:
                     raise RuntimeError(f"adversary={g.name} needs messages on flipped labels")
                 own_message = relabeled
-            own = torch.stack([own_message(honest[i]) for i in ranks])  # (a, d)
+            own, own_sizes = unpack([honest[i] for i in ranks], own_message)  # (rows, d)
             view = honest_view if g.knowledge is Knowledge.omniscient else None
-            sent = g.strategy(own, view, g.gen)
+            locate = getattr(g.strategy, "locate", None)
+            if locate is not None:
+                locate(flat_layout(g.placer.n, ranks, sorted(liars), g.placer.groups, sizes))
+            sent = pack(g.strategy(own, view, g.gen), own_sizes)
             delay_s = getattr(g.strategy, "delay_s", 0.0)
             for rank, msg in zip(ranks, sent, strict=True):
                 forged[rank] = Delayed(msg, delay_s) if delay_s > 0 and msg is not None else msg

@@ -14,6 +14,7 @@ from math import comb
 
 import numpy as np
 
+from sim.adversaries.distorting import most_distorting
 from sim.config.errors import ConfigError
 
 
@@ -22,6 +23,7 @@ class Placement(Enum):
     random = "random"  # re-drawn every iteration
     worst_case = "worst_case"  # concentrated against the code's groups
     explicit = "explicit"  # exactly adversary.ids
+    max_distortion = "max_distortion"  # the most parts' majorities (sim/adversaries/distorting.py)
 
 
 def majority(size: int) -> int:
@@ -87,6 +89,8 @@ class Placer:
             self.fixed = sorted(ids)
         elif kind is Placement.worst_case:
             self.fixed = worst_case(count, groups)
+        elif kind is Placement.max_distortion:
+            self.fixed = most_distorting(count, groups, n).ranks
         else:
             self.fixed = sorted(rng.choice(n, size=count, replace=False).tolist())
         if kind is Placement.fixed:  # where another group took some: the next free ranks
@@ -104,6 +108,8 @@ class Placer:
             return self.fixed
         if self.kind is Placement.worst_case:
             return worst_case(self.count, self.groups, taken)
+        if self.kind is Placement.max_distortion:
+            return most_distorting(self.count, self.groups, self.n, taken).ranks
         if self.kind is Placement.fixed:
             return sorted([i for i in self.order if i not in taken][: self.count])
         raise ConfigError(f"adversary.ids={self.fixed} overlap another adversary group's ranks")

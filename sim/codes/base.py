@@ -19,6 +19,9 @@ class Decoded:
     candidates: list[Message]  # vectors handed to the aggregation rule
     failures: int = 0  # what the PS itself can tell went wrong (no majority, bad syndromes)
     suspects: set[int] = field(default_factory=set)  # workers the decoder found lying
+    # per candidate, the ranks whose copies it is (voting codes; empty for the others):
+    # a candidate backed by adversaries alone is a part they distorted
+    backers: list[list[int]] = field(default_factory=list)
 
 
 class Arrivals(Protocol):

@@ -7,6 +7,8 @@ from sim.messages import Message, one_hot
 
 
 class NoCode:
+    votes_per_part = True  # a worker's message is its own part's only copy
+
     def __init__(self, n: int) -> None:
         self.n = self.parts = n
 
@@ -25,7 +27,8 @@ class NoCode:
     def decode(
         self, received: dict[int, Message], materialize: Materialize, project: Project | None = None
     ) -> Decoded:
-        return Decoded([received[i] for i in sorted(received)])
+        ranks = sorted(received)  # every worker's message is its own part's candidate
+        return Decoded([received[i] for i in ranks], backers=[[i] for i in ranks])
 
     def decodable(
         self, received: dict[int, Message], materialize: Materialize, project: Project | None = None

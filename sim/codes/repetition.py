@@ -12,11 +12,14 @@ from __future__ import annotations
 import numpy as np
 
 from sim.codes.base import Arrivals, Decoded, Materialize, Project
+from sim.codes.vote import Vote, vote
 from sim.config.ranges import AtLeastOne, NonNegative
-from sim.messages import Message, PartSum, bits_equal, one_hot
+from sim.messages import Message, one_hot
 
 
 class RepetitionCode:
+    votes_per_part = True  # candidates are parts' vote winners (sim/codes/distortion.py)
+
     def __init__(self, n: int, r: AtLeastOne = 3, tolerance: NonNegative = 0.0) -> None:
         """``tolerance``: 0 for bitwise equality; > 0: the largest absolute difference
         between two copies that still counts as equal (for GPUs whose kernels are not
@@ -47,42 +50,25 @@ class RepetitionCode:
         shared = [one_hot(g, self.parts) for g in range(self.parts)]
         return [shared[i // self.r] for i in range(self.n)]  # copies are references
 
-    def _equal(self, a: Message, b: Message, materialize: Materialize) -> bool:
-        if isinstance(a, PartSum) and isinstance(b, PartSum):
-            return a.same_as(b)
-        return bits_equal(materialize(a), materialize(b), self.tolerance)
-
     def _vote(
         self, members: list[int], received: dict[int, Message], materialize: Materialize
-    ) -> tuple[Message | None, list[int], int]:
-        """(winner or None, ranks that disagree with it, copies received)."""
-        classes: list[list[int]] = []  # ranks sending one value, representative first
-        for i in (i for i in members if i in received):
-            for cls in classes:
-                if self._equal(received[cls[0]], received[i], materialize):
-                    cls.append(i)
-                    break
-            else:
-                classes.append([i])
-        copies = sum(len(c) for c in classes)
-        best = max(classes, key=len, default=[])
-        if 2 * len(best) <= copies:
-            return None, [], copies
-        symbolic = [i for i in best if isinstance(received[i], PartSum)]
-        winner = received[(symbolic or best)[0]]
-        return winner, [i for c in classes if c is not best for i in c], copies
+    ) -> Vote:
+        return vote(
+            [(i, received[i]) for i in members if i in received], materialize, self.tolerance
+        )
 
     def decode(
         self, received: dict[int, Message], materialize: Materialize, project: Project | None = None
     ) -> Decoded:
         out = Decoded([])
         for members in self.groups():
-            winner, liars, _ = self._vote(members, received, materialize)
-            out.suspects.update(liars)
-            if winner is None:
+            v = self._vote(members, received, materialize)
+            out.suspects.update(v.dissent)
+            if v.winner is None:
                 out.failures += 1
             else:
-                out.candidates.append(winner)
+                out.candidates.append(v.winner)
+                out.backers.append(v.backers)
         return out
 
     def decodable(
@@ -90,8 +76,7 @@ class RepetitionCode:
     ) -> bool:
         """Every group has a value sent by a strict majority of all ``r`` members."""
         for members in self.groups():
-            winner, liars, copies = self._vote(members, received, materialize)
-            if winner is None or 2 * (copies - len(liars)) <= self.r:
+            if 2 * len(self._vote(members, received, materialize).backers) <= self.r:
                 return False
         return True
 

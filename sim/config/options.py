@@ -63,6 +63,7 @@ GROUPS: dict[str, Group] = {
             none="sim.codes.none.NoCode",
             repetition="sim.codes.repetition.RepetitionCode",
             cyclic="sim.codes.cyclic.CyclicCode",
+            assignment="sim.codes.assignment.AssignmentCode",
         ),
         provides=("n", "gen"),
         doc="who computes which data part; how the PS decodes",
@@ -98,6 +99,10 @@ GROUPS: dict[str, Group] = {
             label_flip=f"{ADV}.faults.LabelFlip",
             crash=f"{ADV}.faults.Crash",
             delay=f"{ADV}.faults.Delay",
+            alie_line_search=Option(f"{ADV}.line_search.ALIELineSearch", {"count": 3}),
+            ipm_line_search=Option(f"{ADV}.line_search.IPMLineSearch", {"count": 3}),
+            min_max=Option(f"{ADV}.min_max.MinMax", {"count": 3}),
+            min_sum=Option(f"{ADV}.min_max.MinSum", {"count": 3}),
             mixed=Option(
                 f"{ADV}.adversary.Mixed",
                 {
@@ -109,7 +114,7 @@ GROUPS: dict[str, Group] = {
                 },
             ),
         ),
-        provides=("n", "f", "code"),
+        provides=("n", "f", "code", "rule"),
         common=f"{ADV}.adversary.GroupSettings",
         doc="who lies, when, knowing what, and what they send",
     ),

@@ -57,6 +57,9 @@ class IterationRecord:
     influence: float = NAN  # adversarial candidates the rule kept (sim/aggregators/base.py)
     geomed_iterations: float = NAN  # Weiszfeld steps taken; NaN for other rules
     attack: str = ""  # active adversary groups: name(ranks=...,effective parameters)
+    # parts whose vote the adversaries won (their copies alone back the candidate); NaN
+    # where the code does not vote per part (cyclic) or no values exist (timing only)
+    distorted_parts: float = NAN
 
     @classmethod
     def columns(cls) -> list[str]:
@@ -99,6 +102,7 @@ class Summary:
     resumed_from: int | None = None
     checkpoint_iteration: int | None = None
     output_errors: list[str] = field(default_factory=list)  # optional files not written
+    epsilon: float = NAN  # distorted parts / (iterations x parts): ByzShield's epsilon
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -31,6 +31,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 from tqdm import tqdm
 
+from sim.codes.distortion import epsilon
 from sim.config.errors import InputFileError
 from sim.report.painter import FigureError, Painter, Request, painter
 from sim.runs import checkpoint
@@ -182,7 +183,14 @@ class Session:
             error=self.error,
             resumed_from=self.first if self.first else None,
             checkpoint_iteration=self.checkpoint_at,
+            epsilon=epsilon_of(rows, getattr(world.math, "code", None)),
         )
+
+
+def epsilon_of(rows: list[IterationRecord], code: object) -> float:
+    """The fraction of distorted parts over the run (NaN without per-part votes)."""
+    parts = getattr(code, "parts", 0)
+    return epsilon([r.distorted_parts for r in rows], parts) if rows and parts else math.nan
 
 
 @contextmanager
