@@ -111,11 +111,14 @@ def needs_two(name: str, count: int, knowledge: Knowledge) -> str | None:
     return None
 
 
-class MinMax:
-    """Min-max: the farthest ``mu + gamma p`` within the honest messages' largest distance.
+class _Farthest:
+    """The farthest ``mu + gamma p`` that still passes ``passes`` (one subclass per test).
 
     ``gamma`` holds the last value chosen.
     """
+
+    name = ""
+    passes: Callable[[torch.Tensor, torch.Tensor], Callable[[torch.Tensor], bool]]
 
     def __init__(
         self,
@@ -127,33 +130,24 @@ class MinMax:
         self.gamma = 0.0
 
     def invalid(self, count: int, knowledge: Knowledge) -> str | None:
-        return needs_two("min_max", count, knowledge)
+        return needs_two(self.name, count, knowledge)
 
     def __call__(self, own: torch.Tensor, honest: HonestView | None, gen: torch.Generator) -> Sent:
         x = real_rows(honest() if honest is not None else own).double()  # (h, D)
-        self.gamma, lie = agnostic_lie(x, self.direction, min_max_passes, self.gamma_init, self.tau)
+        test = type(self).passes
+        self.gamma, lie = agnostic_lie(x, self.direction, test, self.gamma_init, self.tau)
         return [like(lie, own)] * len(own)
 
 
-class MinSum:
-    """Min-sum: the farthest ``mu + gamma p`` within the honest messages' largest distance sum.
+class MinMax(_Farthest):
+    """Min-max: the farthest ``mu + gamma p`` within the honest messages' largest distance."""
 
-    ``gamma`` holds the last value chosen.
-    """
+    name = "min_max"
+    passes = staticmethod(min_max_passes)
 
-    def __init__(
-        self,
-        direction: Direction = Direction.std,
-        gamma_init: Positive = 10.0,
-        tau: Positive = 1e-5,
-    ) -> None:
-        self.direction, self.gamma_init, self.tau = Direction(direction), gamma_init, tau
-        self.gamma = 0.0
 
-    def invalid(self, count: int, knowledge: Knowledge) -> str | None:
-        return needs_two("min_sum", count, knowledge)
+class MinSum(_Farthest):
+    """Min-sum: the farthest ``mu + gamma p`` within the honest messages' largest distance sum."""
 
-    def __call__(self, own: torch.Tensor, honest: HonestView | None, gen: torch.Generator) -> Sent:
-        x = real_rows(honest() if honest is not None else own).double()  # (h, D)
-        self.gamma, lie = agnostic_lie(x, self.direction, min_sum_passes, self.gamma_init, self.tau)
-        return [like(lie, own)] * len(own)
+    name = "min_sum"
+    passes = staticmethod(min_sum_passes)

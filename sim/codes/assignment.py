@@ -27,7 +27,7 @@ import torch
 
 from sim.codes import assignments as schemes
 from sim.codes.base import Arrivals, Decoded, Materialize, Project
-from sim.codes.vote import Vote, vote
+from sim.codes.vote import Vote, decoded, vote
 from sim.config.ranges import AtLeastOne, NonNegative
 from sim.messages import Bundle, Message, one_hot
 
@@ -161,15 +161,7 @@ class AssignmentCode:
     def decode(
         self, received: Received, materialize: Materialize, project: Project | None = None
     ) -> Decoded:
-        out = Decoded([])
-        for v in self.votes(received, materialize):
-            out.suspects.update(v.dissent)
-            if v.winner is None:
-                out.failures += 1
-            else:
-                out.candidates.append(v.winner)
-                out.backers.append(v.backers)
-        return out
+        return decoded(self.votes(received, materialize))
 
     def decodable(
         self, received: Received, materialize: Materialize, project: Project | None = None

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.codes.base import Arrivals, Decoded, Materialize, Project
-from sim.codes.vote import Vote, vote
+from sim.codes.vote import Vote, decoded, vote
 from sim.config.ranges import AtLeastOne, NonNegative
 from sim.messages import Message, one_hot
 
@@ -60,16 +60,7 @@ class RepetitionCode:
     def decode(
         self, received: dict[int, Message], materialize: Materialize, project: Project | None = None
     ) -> Decoded:
-        out = Decoded([])
-        for members in self.groups():
-            v = self._vote(members, received, materialize)
-            out.suspects.update(v.dissent)
-            if v.winner is None:
-                out.failures += 1
-            else:
-                out.candidates.append(v.winner)
-                out.backers.append(v.backers)
-        return out
+        return decoded(self._vote(m, received, materialize) for m in self.groups())
 
     def decodable(
         self, received: dict[int, Message], materialize: Materialize, project: Project | None = None

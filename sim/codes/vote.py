@@ -9,11 +9,12 @@ winner stays symbolic. A tie or a split is no winner: a decode failure.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import torch
 
+from sim.codes.base import Decoded
 from sim.messages import Message, PartSum, bits_equal
 
 Materialize = Callable[[Message], torch.Tensor]
@@ -49,3 +50,17 @@ def vote(copies: Sequence[tuple[int, Message]], materialize: Materialize, tolera
     winner = symbolic[0] if symbolic else best[0][1]
     dissent = [rank for cls in classes if cls is not best for rank, _ in cls]
     return Vote(winner, [rank for rank, _ in best], dissent, len(copies))
+
+
+def decoded(votes: Iterable[Vote]) -> Decoded:
+    """One candidate per vote with a winner, a failure per vote without; dissenters are
+    suspects."""
+    out = Decoded([])
+    for v in votes:
+        out.suspects.update(v.dissent)
+        if v.winner is None:
+            out.failures += 1
+        else:
+            out.candidates.append(v.winner)
+            out.backers.append(v.backers)
+    return out

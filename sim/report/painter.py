@@ -25,7 +25,8 @@ from typing import Any
 
 # figure name -> (drawing function as "module:function", keyword arguments but the path)
 Request = dict[str, tuple[str, dict[str, Any]]]
-DRAWERS = ("sim.report.plots:training_curves", "sim.report.timeline:timeline")
+TRAINING, TIMELINE = "sim.report.plots:training_curves", "sim.report.timeline:timeline"
+DRAWERS = (TRAINING, TIMELINE)
 
 
 def resolve(spec: str) -> Callable[..., None]:
@@ -101,11 +102,12 @@ class Painter:
             self.proc.stdin.flush()
             answer: dict[str, str | None] = pickle.load(self.proc.stdout)
             return answer
-        except BaseException:  # the child died, or a signal came: it cannot be trusted
+        except Exception:  # the child died or answered nonsense: draw here instead
             self.close()
-            if sys.exc_info()[0] in (KeyboardInterrupt, SystemExit):
-                raise
             return None
+        except BaseException:  # a signal (Ctrl-C, SIGTERM): the answer will not come
+            self.close()
+            raise
 
     def close(self) -> None:
         """Stop the child (it ends by itself when its input closes)."""

@@ -9,7 +9,7 @@ title names the scenario (what the command line changed) and its outcome.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -61,9 +61,7 @@ def training_curves(
                       label="corrupted update or decode failure")  # fmt: skip
             ax.set_ylim(lo, hi)
         if len(it) > 1 and t[-1] > t[0]:
-            top = ax.secondary_xaxis(
-                "top", functions=(lambda x: np.interp(x, it, t), lambda s: np.interp(s, t, it))
-            )
+            top = ax.secondary_xaxis("top", functions=(_mapping(it, t), _mapping(t, it)))
             top.set_xlabel("simulated time (s)", fontsize=8)
             top.tick_params(labelsize=7)
     if diverged and len(it):
@@ -77,3 +75,18 @@ def training_curves(
         fig.text(0.01, 0.905, outcome, fontsize=8, color="#444")
     fig.subplots_adjust(left=0.085, right=0.985, bottom=0.12, top=0.76, wspace=0.25)
     fig.savefig(path, dpi=100)
+
+
+def _mapping(xp: np.ndarray, fp: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    """Piecewise-linear ``xp -> fp`` that goes on at the mean slope beyond both ends
+    (clamping would pile the top axis's outer ticks onto the last point)."""
+    slope = (fp[-1] - fp[0]) / (xp[-1] - xp[0])
+
+    def f(x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, dtype=float)
+        inside = np.interp(x, xp, fp)
+        below = fp[0] + (x - xp[0]) * slope
+        above = fp[-1] + (x - xp[-1]) * slope
+        return np.where(x < xp[0], below, np.where(x > xp[-1], above, inside))
+
+    return f

@@ -33,7 +33,7 @@ from tqdm import tqdm
 
 from sim.codes.distortion import epsilon
 from sim.config.errors import InputFileError
-from sim.report.painter import FigureError, Painter, Request, painter
+from sim.report.painter import TIMELINE, TRAINING, FigureError, Painter, Request, painter
 from sim.runs import checkpoint
 from sim.runs.interrupt import SIGNALS, Interrupted, Stop, graceful
 from sim.runs.records import IterationRecord, Status, Summary
@@ -295,7 +295,7 @@ def standard_outputs(session: Session, summary: Summary) -> dict[str, Output]:
             f"{summary.status}"
         )
         request["training.png"] = (
-            "sim.report.plots:training_curves",
+            TRAINING,
             dict(
                 rows=rows,
                 title=f"draco-sim {session.label}".strip(),
@@ -306,7 +306,7 @@ def standard_outputs(session: Session, summary: Summary) -> dict[str, Output]:
         )
     if wanted.figures and rows:
         request["timeline.png"] = (
-            "sim.report.timeline:timeline",
+            TIMELINE,
             dict(
                 trace=world.trace,
                 rows=rows,
