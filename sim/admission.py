@@ -21,15 +21,14 @@ M = TypeVar("M", Message, Bundle)  # a message or a bundle, kept as it came
 def expected_dtype(honest: Message, real: torch.dtype) -> torch.dtype:
     """The dtype an honest worker's message has once materialized."""
     if isinstance(honest, PartSum):
-        return torch.complex128 if honest.coeffs.is_complex() else real
+        return torch.complex128 if honest.unit is None and honest.coeffs.is_complex() else real
     return honest.dtype
 
 
 def admit(msg: Any, d: int, dtype: torch.dtype, parts: int, device: torch.device) -> Message | None:
     """``msg`` ready for the decoder, or None when it must be treated as an erasure."""
     if isinstance(msg, PartSum):
-        ok = isinstance(msg.coeffs, torch.Tensor) and tuple(msg.coeffs.shape) == (parts,)
-        return msg if ok else None
+        return msg if msg.parts == parts else None
     if not isinstance(msg, torch.Tensor) or msg.is_sparse:
         return None
     if tuple(msg.shape) != (d,) or msg.dtype != dtype:
@@ -71,5 +70,5 @@ def admit_as(
 def computed(compute: Callable[[Message], Message], honest: M) -> M:
     """``compute`` applied to a message, or to each message of a bundle."""
     if isinstance(honest, tuple):
-        return tuple(None if m is None else compute(m) for m in honest)  # type: ignore[return-value]
+        return tuple(None if m is None else compute(m) for m in honest)
     return compute(honest)

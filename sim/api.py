@@ -34,11 +34,13 @@ def compose(overrides: Sequence[str] = (), config_dir: str | Path | None = None)
     """
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
 
     from sim.cli import CONFIG_DIR, CONFIG_NAME, register
     from sim.config import validate
     from sim.config.errors import ConfigError
     from sim.config.friendly import explain
+    from sim.config.presets import conflicts
 
     register()
     args = list(overrides)
@@ -46,12 +48,15 @@ def compose(overrides: Sequence[str] = (), config_dir: str | Path | None = None)
         args.append(f"hydra.searchpath=[file://{Path(config_dir).resolve()}]")
     try:
         with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-            cfg = hydra_compose(CONFIG_NAME, overrides=args)
+            cfg = hydra_compose(CONFIG_NAME, overrides=args, return_hydra_config=True)
+            clash = conflicts(cfg, GlobalHydra.instance().config_loader())
     except Exception as exc:  # a composition error: the CLI's one-line message
         lines = explain(exc, args)
         if lines is None:
             raise
         raise ConfigError(*lines) from None
+    if clash:
+        raise ConfigError(*clash)
     with open_dict(cfg):
         cfg.pop("hydra", None)
     return validate.check(cfg)
@@ -68,6 +73,8 @@ def run(
     from sim.runs.session import execute
 
     flags = [f"progress={str(progress).lower()}", f"outputs.figures={str(figures).lower()}"]
+    from sim.config.inputs import output_dir
+
     cfg = compose([*flags, *overrides], config_dir)
     label = " ".join(o for o in overrides if not o.startswith(("hydra.", "progress=")))
-    return execute(cfg, None if out_dir is None else Path(out_dir), label=label)
+    return execute(cfg, None if out_dir is None else output_dir("out_dir", out_dir), label=label)

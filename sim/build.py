@@ -138,12 +138,17 @@ def adversary(
     return Adversary(groups)
 
 
-def traced_iterations(cfg: DictConfig, network: Network) -> int:
-    """``trace.iterations``, fewer when a round's spans would pass ``trace.max_spans``."""
+def trace_for(cfg: DictConfig, network: Network) -> Trace:
+    """A trace of ``trace.iterations`` rounds of every worker, fewer when that would pass
+    ``trace.max_spans`` (a hard limit): fewer rounds, and when not even one round of
+    every worker fits, one round of the first workers."""
     n, hops = cfg.cluster.workers, network.down.shape[1]
-    per_round = n * (3 + 2 * hops) + 3  # worker lanes, link holds, the PS's lanes
-    fit = max(1, cfg.trace.max_spans // per_round)
-    return min(cfg.trace.iterations, cfg.train.iterations, fit)
+    per_worker = 3 + 2 * hops  # its lanes and its transfers' link holds
+    budget = cfg.trace.max_spans - 3  # the PS's lanes
+    workers = min(n, max(0, budget // per_worker))
+    rounds = budget // (workers * per_worker) if workers else 0
+    limit = min(cfg.trace.iterations, cfg.train.iterations, rounds)
+    return Trace(limit, workers=workers, total=n)
 
 
 def learning(
@@ -152,6 +157,8 @@ def learning(
     """Real gradients: the data, the model, the oracle and the round's math."""
     dev = device(cfg.device)
     data: Dataset = make("data", cfg.data)
+    if found := data.flaws():
+        raise ConfigError(*(f"data={cfg.data._target_}: {line}" for line in found))
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(int(seeds["model"].generate_state(1)[0]))
         model = make("model", cfg.model, in_features=data.features, classes=data.classes)
@@ -202,7 +209,7 @@ def build(cfg: DictConfig) -> World:
         math, data = learning(cfg, code, rule, adv, seeds)
         samples = len(data.y_train)
     validate.check_built(cfg, code, rule, adv, latency, samples)
-    trace = Trace(limit=traced_iterations(cfg, network))
+    trace = trace_for(cfg, network)
     trace.pid(PS)  # the PS's lanes first, then the workers', then the links'
     ps = ParameterServer(
         workers=[Worker(i, trace) for i in range(n)],

@@ -64,8 +64,9 @@ def task_config(cfg: DictConfig) -> DictConfig:
 # ---------------------------------------------------------------- the job
 
 
-def job(cfg: DictConfig, world: Any = None) -> float:
-    """One run in Hydra's job dir (a sweep job, or a single run built beforehand).
+def job(cfg: DictConfig, world: Any = None, payload: Any = None) -> float:
+    """One run in Hydra's job dir (a sweep job, or a single run built beforehand and,
+    when it resumes, its checkpoint checked beforehand).
 
     Returns the objective a sweeper optimizes: the final accuracy (the simulated time
     for a timing-only run).
@@ -86,7 +87,7 @@ def job(cfg: DictConfig, world: Any = None) -> float:
             summary = resumable(cfg, out_dir, Path(hc.sweep.dir), _simulate, threads)
             signum = None
         else:
-            result = execute(cfg, out_dir, world, label=_label(hc.overrides.task))
+            result = execute(cfg, out_dir, world, label=_label(hc.overrides.task), payload=payload)
             summary, signum = result.finished, result.signal
     except ConfigError as err:
         if _full_error():
@@ -97,12 +98,13 @@ def job(cfg: DictConfig, world: Any = None) -> float:
     return _conclude(summary, out_dir, signum)
 
 
-def _simulate(cfg: DictConfig, out_dir: Path) -> Any:
+def _simulate(cfg: DictConfig, out_dir: Path, payload: Any = None) -> Any:
     from hydra.core.hydra_config import HydraConfig
 
     from sim.runs.session import execute
 
-    return execute(cfg, out_dir, label=_label(HydraConfig.get().overrides.task)).finished
+    label = _label(HydraConfig.get().overrides.task)
+    return execute(cfg, out_dir, label=label, payload=payload).finished
 
 
 def _label(overrides: Any) -> str:
@@ -131,6 +133,18 @@ def _conclude(summary: Any, out_dir: Path, signum: int | None) -> float:
             f"the run stopped there (status: diverged)",
             file=sys.stderr,
         )
+    skipped = summary.skipped_updates
+    if skipped > 0:  # NaN (timing only) is not
+        what = (
+            "no iteration applied an update: the model never trained"
+            if skipped == summary.iterations
+            else f"{skipped:g} of {summary.iterations} iterations applied no update"
+        )
+        print(
+            f"warning: {what} (nothing, or too little for the rule, arrived and decoded in "
+            f"time; see skipped_updates in metrics.csv)",
+            file=sys.stderr,
+        )
     if summary.workload == "timing_only":
         print(
             f"{out_dir}: timing only, sim time {summary.sim_time_s:.3f}s, "
@@ -156,14 +170,14 @@ def _hydra(args: Any) -> Any:
     from hydra._internal.hydra import Hydra
     from hydra._internal.utils import create_config_search_path
     from hydra.core.config_search_path import SearchPathQuery
-    from hydra.errors import SearchPathException
 
     register()
     search_path = create_config_search_path(str(CONFIG_DIR))
     if args.config_dir is not None:
         extra = os.path.abspath(args.config_dir)
         if not os.path.isdir(extra):
-            raise SearchPathException(f"Additional config directory '{extra}' not found")
+            what = "is a file, not a directory" if os.path.exists(extra) else "no such directory"
+            raise ConfigError(f"--config-dir {args.config_dir}: {what}")
         search_path.prepend(
             provider="command-line", path=f"file://{extra}", anchor=SearchPathQuery("schema")
         )
@@ -178,6 +192,9 @@ def single(hydra: Any, config_name: str, overrides: list[str]) -> int:
 
     from sim.build import build
     from sim.config import validate
+    from sim.config.inputs import output_dir
+    from sim.config.presets import conflicts
+    from sim.runs.session import resume_payload
     from sim.sweep.threads import cap_threads
 
     cfg = hydra.compose_config(
@@ -188,17 +205,20 @@ def single(hydra: Any, config_name: str, overrides: list[str]) -> int:
     )
     with open_dict(cfg.hydra):
         cfg.hydra.mode = RunMode.RUN
-    run_dir = str(OmegaConf.select(cfg, "hydra.run.dir", default=""))
-    if not run_dir.strip():
-        raise ConfigError("hydra.run.dir is empty: give a directory for the run's outputs")
+    run_dir = output_dir("hydra.run.dir", str(OmegaConf.select(cfg, "hydra.run.dir", default="")))
+    clash = conflicts(cfg, hydra.config_loader)
+    if clash:
+        raise ConfigError(*clash)
     task = validate.check(task_config(cfg))
     cap_threads(task.threads, None)
     world = build(task)
+    # a refused resume must leave the run dir as it was (Hydra rewrites .hydra/ below)
+    payload = resume_payload(world.cfg, run_dir) if task.resume else None
     callbacks = Callbacks(cfg)
     callbacks.on_run_start(config=cfg, config_name=config_name)
     ret = run_job(
         hydra_context=HydraContext(config_loader=hydra.config_loader, callbacks=callbacks),
-        task_function=lambda c: job(c, world),
+        task_function=lambda c: job(c, world, payload),
         config=cfg,
         job_dir_key="hydra.run.dir",
         job_subdir_key=None,
@@ -207,6 +227,19 @@ def single(hydra: Any, config_name: str, overrides: list[str]) -> int:
     callbacks.on_run_end(config=cfg, config_name=config_name, job_return=ret)
     _ = ret.return_value  # raises what the job raised
     return _exit["status"]
+
+
+def continued(overrides: list[str]) -> list[str]:
+    """``resume=true hydra.run.dir=DIR``: DIR's own overrides first (the run's command line,
+    as Hydra saved it), then these."""
+    from sim.runs.store import parse_overrides, resumed_overrides, wants_resume
+
+    if not wants_resume(overrides):
+        return overrides
+    run_dir = parse_overrides(overrides).get("hydra.run.dir", "")
+    if not run_dir.strip():
+        raise ConfigError("resume=true needs hydra.run.dir=DIR: the run dir of the run to continue")
+    return resumed_overrides(Path(run_dir), overrides)
 
 
 def sweep(hydra: Any, config_name: str, overrides: list[str]) -> int:
@@ -314,7 +347,7 @@ def cli(argv: list[str]) -> int:
         hydra = _hydra(args)
         if args.multirun:
             return sweep(hydra, config_name, list(args.overrides))
-        return single(hydra, config_name, list(args.overrides))
+        return single(hydra, config_name, continued(list(args.overrides)))
     except SystemExit as stop:
         code = stop.code
         return code if isinstance(code, int) else (0 if code is None else 1)

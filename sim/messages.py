@@ -14,16 +14,43 @@ from dataclasses import dataclass
 import torch
 
 Vector = torch.Tensor  # (d,) float32 or complex
+MESSAGE_BYTES = 200  # a symbolic message of one part, with the references to it
 
 
-@dataclass(frozen=True, eq=False)
 class PartSum:
-    """The symbolic vector ``sum_p coeffs[p] * g_p``."""
+    """The symbolic vector ``sum_p coeffs[p] * g_p``.
 
-    coeffs: torch.Tensor  # (P,) float64 or complex128
+    A single part ``g_p`` (what a worker of a repetition code, or of no code, sends) is
+    kept as its index alone: ``n`` such messages over ``P`` parts cost ``O(n)`` memory,
+    not ``n x P`` coefficients; ``coeffs`` spells it out when asked.
+    """
+
+    __slots__ = ("_coeffs", "parts", "unit")
+
+    def __init__(
+        self, coeffs: torch.Tensor | None = None, *, unit: int | None = None, parts: int = 0
+    ) -> None:
+        self._coeffs = coeffs  # (P,) float64 or complex128; None for a unit
+        self.unit = unit  # p when the message is exactly g_p
+        self.parts = int(coeffs.shape[0]) if coeffs is not None else parts
+
+    @property
+    def coeffs(self) -> torch.Tensor:
+        if self._coeffs is not None:
+            return self._coeffs
+        out = torch.zeros(self.parts, dtype=torch.float64)
+        out[self.unit] = 1.0
+        return out
 
     def same_as(self, other: PartSum) -> bool:
-        return self is other or torch.equal(self.coeffs, other.coeffs)
+        if self is other:
+            return True
+        if self.unit is not None and other.unit is not None:
+            return self.unit == other.unit and self.parts == other.parts
+        return torch.equal(self.coeffs, other.coeffs)
+
+    def __repr__(self) -> str:
+        return f"PartSum(unit={self.unit})" if self.unit is not None else f"PartSum({self._coeffs})"
 
 
 Message = Vector | PartSum
@@ -33,9 +60,8 @@ Bundle = tuple[Message | None, ...]
 
 
 def one_hot(part: int, parts: int) -> PartSum:
-    coeffs = torch.zeros(parts, dtype=torch.float64)
-    coeffs[part] = 1.0
-    return PartSum(coeffs)
+    """The symbolic ``g_part`` of ``parts`` parts."""
+    return PartSum(unit=part, parts=parts)
 
 
 def bits_equal(a: Vector, b: Vector, tolerance: float = 0.0) -> bool:
@@ -82,7 +108,11 @@ def weighted(weights: list[float], messages: list[Message]) -> Combination:
     coeffs: torch.Tensor | None = None
     dense: torch.Tensor | None = None
     for w, m in zip(weights, messages, strict=True):
-        if isinstance(m, PartSum):
+        if isinstance(m, PartSum) and m.unit is not None:  # no P-long temporary
+            if coeffs is None:
+                coeffs = torch.zeros(m.parts, dtype=torch.float64)
+            coeffs[m.unit] += w
+        elif isinstance(m, PartSum):
             coeffs = w * m.coeffs if coeffs is None else coeffs + w * m.coeffs
         else:
             dense = w * m if dense is None else dense + w * m

@@ -44,7 +44,7 @@ class Learning:
         self.model_bytes = 4 * self.oracle.d
         self.honest: list[Message] = []
         self.ranks: list[int] = []
-        self.rejected: set[int] = set()  # ranks whose message this iteration is malformed
+        self.rejected: dict[int, Any] = {}  # rank -> its malformed message this iteration
 
     def message_bytes(self) -> int:
         return self.code.message_bytes(self.oracle.d)
@@ -70,7 +70,7 @@ class Learning:
             iteration, self.honest, self.oracle.materialize, self._relabeled
         )
         sent: list[Message | Delayed | None] = list(self.honest)
-        self.rejected = set()
+        self.rejected = {}
         theta = self.oracle.theta
         for rank, msg in forged.items():
             if msg is None:
@@ -81,7 +81,7 @@ class Learning:
             honest = self.honest[rank]
             ok = admit_as(body, honest, self.oracle.d, theta.dtype, self.code.parts, theta.device)
             if ok is None:
-                self.rejected.add(rank)  # still sent (it costs network time), then dropped
+                self.rejected[rank] = body  # still sent (it costs network time), then dropped
             kept: Any = body if ok is None else ok  # a refused message still travels
             sent[rank] = Delayed(kept, held) if held > 0 else kept
         return sent
@@ -90,7 +90,11 @@ class Learning:
         """What the PS keeps: malformed messages are erasures."""
         if not self.rejected:
             return received
-        return {r: m for r, m in received.items() if r not in self.rejected}
+        return {r: m for r, m in received.items() if m is not self.rejected.get(r)}
+
+    def counterfactual(self) -> list[Message] | None:
+        """Every worker's honest message when an adversary acted this iteration."""
+        return self.honest if self.ranks else None
 
     def decodable(self, received: dict[int, Message]) -> bool:
         return self.code.decodable(
@@ -130,24 +134,27 @@ class Learning:
         self,
         decoded: Decoded,
         applied: Combination | None,
-        received: dict[int, Message],
+        senders: list[int] | None,
         rule: Aggregator,
     ) -> bool:
-        """Ground truth only a simulator knows: does the update differ from the honest one?
+        """Ground truth only a simulator knows: did the PS apply an update that differs
+        from the one it would have applied had every worker followed the protocol?
 
-        ``rule`` is the rule as it was before ``applied`` was computed (a stateful rule
-        and a random pre-aggregator must start from the same state for the reference).
+        ``senders``: the ranks it would have used then (same draws, same clock). No
+        update at all is not a corrupted one (it is a skipped update); an update where
+        the honest run would have applied none is. ``rule`` is the rule as it was before
+        ``applied`` was computed (a stateful rule and a random pre-aggregator must start
+        from the same state for the reference).
         """
-        if not self.ranks:
+        if not self.ranks or applied is None or senders is None:
             return False
-        senders = set(received) | set(self.ranks)
         honest = {i: self.honest[i] for i in sorted(senders)}
         truth = self.code.decode(honest, self.oracle.materialize, self.oracle.project)
         if _same_symbols(decoded.candidates, truth.candidates):
             return False  # the rule saw exactly the honest inputs: decided without tensors
         reference = self.aggregate(truth, rule)
-        if applied is None or reference is None:
-            return applied is not reference
+        if reference is None:
+            return True
         same = applied.same_as(reference, RELATIVE_TOLERANCE)
         if same is not None:
             return not same
@@ -157,13 +164,14 @@ class Learning:
         err = torch.linalg.vector_norm((a - b).double())
         return not bool(err <= RELATIVE_TOLERANCE * torch.linalg.vector_norm(b.double()))
 
-    def finish(self, iteration: int, arrived: dict[int, Message]) -> Outcome:
+    def finish(
+        self, iteration: int, arrived: dict[int, Message], reference: list[int] | None
+    ) -> Outcome:
         received = self.admitted(arrived)
         decoded = self.code.decode(received, self.oracle.materialize, self.oracle.project)
         before = copy.deepcopy(self.rule) if self.ranks else self.rule
         applied = self.aggregate(decoded)
-        corrupted = self.corrupted(decoded, applied, received, before)
-        skipped = applied is None and bool(decoded.candidates)  # too few for the rule
+        corrupted = self.corrupted(decoded, applied, reference, before)
         update = None if applied is None else self.vector(applied)  # forms the batch loss
         loss_t = self.oracle.loss_tensor()
         if update is not None:
@@ -186,8 +194,9 @@ class Learning:
             adversaries=len(self.ranks),
             adversary_ranks=";".join(map(str, self.ranks)),
             received=len(received),
-            decode_failures=decoded.failures + int(skipped),
+            decode_failures=decoded.failures,
             corrupted_updates=int(corrupted),
+            skipped_updates=int(applied is None),
             suspects=";".join(map(str, sorted(decoded.suspects))),
             rejected=len(arrived) - len(received),
             **self.diagnostics(decoded, applied),

@@ -86,7 +86,12 @@ class TimingOnly:
         self._seen = len(received)
         return self._decodable
 
-    def finish(self, iteration: int, received: dict[int, str | None]) -> Outcome:
+    def counterfactual(self) -> None:
+        return None  # no values, no ground truth
+
+    def finish(
+        self, iteration: int, received: dict[int, str | None], reference: list[int] | None
+    ) -> Outcome:
         groups = len(np.unique(self.group[list(received)])) if received else 0
         record = IterationRecord(
             iteration=iteration,
@@ -95,6 +100,7 @@ class TimingOnly:
             received=len(received),
             decode_failures=math.nan,
             corrupted_updates=math.nan,
+            skipped_updates=math.nan,
         )
         return Outcome(
             record,

@@ -146,7 +146,8 @@ def test_an_iteration_with_too_few_candidates_applies_no_update(run: Run) -> Non
     # Constant latency: ranks arrive in order, so the first 6 complete groups 0 and 1 only.
     s = run("aggregator=krum", "ps.wait=first_k", "ps.k=6", "train.iterations=3")
     once = run("aggregator=krum", "ps.wait=first_k", "ps.k=6", "train.iterations=1")
-    assert [r["decode_failures"] for r in rows(s)] == ["4"] * 3  # 3 empty groups + 1 skipped
+    assert [r["decode_failures"] for r in rows(s)] == ["3"] * 3  # 3 empty groups
+    assert [r["skipped_updates"] for r in rows(s)] == ["1"] * 3  # too few for Krum
     assert [r["aggregate_s"] for r in rows(s)] == ["0.0"] * 3
     assert s["model_digest"] == once["model_digest"]  # never updated: the initial model
 

@@ -9,11 +9,13 @@ expected ``error:`` lines, no traceback, and start no run.
 
 from __future__ import annotations
 
+import struct
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from sim.cli import cli
@@ -22,6 +24,7 @@ from tests.conftest import make_cfg, simulate
 DOC = Path(__file__).resolve().parents[1] / "docs" / "bad_inputs.md"
 BASE = ["data=synthetic", "progress=false", "train.iterations=3"]
 RUN = "RUN"  # stands for the run dir (hydra.run.dir) in the table
+TMP = "TMP"  # stands for a scratch folder next to it (input files a case writes)
 
 
 def earlier_run(*extra: str) -> Callable[[Path], None]:
@@ -41,13 +44,55 @@ def run_without_metrics(run_dir: Path) -> None:
     (run_dir / "metrics.csv").unlink()
 
 
+def idx(path: Path, array: np.ndarray) -> None:
+    """An IDX file (MNIST's format) of unsigned bytes."""
+    header = bytes([0, 0, 8, array.ndim]) + b"".join(struct.pack(">I", n) for n in array.shape)
+    path.write_bytes(header + array.astype(np.uint8).tobytes())
+
+
+def mnist_files(
+    train: int = 20, test: int = 10, labels: int = 20, side: int = 28, top_label: int = 9
+) -> Callable[[Path], None]:
+    """MNIST's four IDX files in TMP/mnist, with the given sizes and largest label."""
+
+    def setup(run_dir: Path) -> None:
+        root = run_dir.parent / "mnist"
+        root.mkdir(parents=True, exist_ok=True)
+        ys = np.arange(max(train, labels, test)) % (top_label + 1)
+        idx(root / "train-images-idx3-ubyte", np.zeros((train, 28, 28)))
+        idx(root / "train-labels-idx1-ubyte", ys[:labels])
+        idx(root / "t10k-images-idx3-ubyte", np.zeros((test, side, side)))
+        idx(root / "t10k-labels-idx1-ubyte", ys[:test])
+
+    return setup
+
+
+def mnist_file_is_a_folder(run_dir: Path) -> None:
+    mnist_files()(run_dir)
+    labels = run_dir.parent / "mnist" / "t10k-labels-idx1-ubyte"
+    labels.unlink()
+    labels.mkdir()
+
+
+def binary_config(run_dir: Path) -> None:
+    folder = run_dir.parent / "conf" / "aggregator"
+    folder.mkdir(parents=True)
+    (folder / "mine.yaml").write_bytes(bytes(range(256)) * 8)
+
+
+def a_file(run_dir: Path) -> None:
+    run_dir.parent.mkdir(parents=True, exist_ok=True)
+    run_dir.write_text("not a folder\n")
+
+
 @dataclass
 class Case:
     what: str  # the mistake, in words
-    args: list[str]  # what the user typed (BASE and hydra.run.dir are added)
-    says: list[str]  # the exact stderr lines; RUN stands for the run dir
+    args: list[str]  # what the user typed (BASE and hydra.run.dir=RUN are added)
+    says: list[str]  # the exact stderr lines; RUN stands for the run dir, TMP for its folder
     setup: Callable[[Path], None] | None = field(default=None, repr=False)
     early: bool = True  # caught before Hydra makes the run dir (else while building)
+    env: dict[str, str] = field(default_factory=dict)  # environment variables set
 
 
 CASES = [
@@ -219,6 +264,151 @@ CASES = [
         ],
     ),
     Case(
+        "misspelt name of an optional group's option",
+        ["experiment=lesson_1_one_lair"],
+        [
+            "error: experiment=lesson_1_one_lair: no such option (did you mean "
+            "lesson_1_one_liar?); valid options: attack_matrix, lesson_1_one_liar, "
+            "lesson_2_robust_rules, lesson_3_majority_vote, lesson_4_cyclic_code, "
+            "lesson_5_stragglers, lesson_6_strong_attacks, lesson_7_sweeps, paper_fc, "
+            "paper_fc_small, strongest_attack"
+        ],
+    ),
+    Case(
+        "unknown defense",
+        ["defense=medain"],
+        [
+            "error: defense=medain: no such option (did you mean median?); valid options: "
+            "draco, draco5, geomed, krum, mean, median"
+        ],
+    ),
+    Case(
+        "misspelt key added with +",
+        ["+train.lrr=0.1"],
+        [
+            "error: train.lrr: no such key (did you mean train.lr?); valid keys: iterations, "
+            "batch_size, lr, eval_every, oracle"
+        ],
+    ),
+    Case(
+        "misspelt section added with +",
+        ["+trian.lr=0.1"],
+        [
+            "error: trian: no such key (did you mean train?); valid keys: seed, device, "
+            "workload, progress, cluster, train, ps, code, aggregator, adversary, latency, "
+            "network, model, data, threads, timing, trace, checkpoint, outputs, resume"
+        ],
+    ),
+    Case(
+        "a defense and a contradicting code",
+        ["defense=mean", "code=repetition"],
+        [
+            "error: defense=mean sets code=none, but code=repetition was chosen too: keep one "
+            "of them (a defense names a code and a rule together)"
+        ],
+    ),
+    Case(
+        "a typo in a sweep: the same line, prefixed by its job",
+        ["-m", "adversary=reverse,nan"],
+        [
+            "error: job 1 (data=synthetic progress=False train.iterations=3 adversary=nan): "
+            "adversary=nan: Hydra reads 'nan' as a number, not an option "
+            "name (did you mean nans?); valid options: alie, alie_line_search, anti_decoder, "
+            "collude, constant, crash, delay, gaussian, infs, ipm, ipm_line_search, label_flip, "
+            "mimic, min_max, min_sum, mixed, nans, none, reverse, sign_flip"
+        ],
+    ),
+    Case(
+        "empty run dir",
+        ["hydra.run.dir="],
+        ["error: hydra.run.dir is empty: give a directory for the run's outputs"],
+    ),
+    Case(
+        "empty sweep dir",
+        ["-m", "seed=0,1", "hydra.sweep.dir="],
+        ["error: hydra.sweep.dir is empty: give a directory for the run's outputs"],
+    ),
+    Case(
+        "run dir that is a file",
+        [],
+        ["error: hydra.run.dir=RUN: is a file, not a directory"],
+        setup=a_file,
+    ),
+    Case(
+        "run dir inside a file",
+        ["hydra.run.dir=RUN/inside"],
+        ["error: hydra.run.dir=RUN/inside: cannot be made: RUN is a file, not a directory"],
+        setup=a_file,
+    ),
+    Case(
+        "config folder that is a file",
+        ["--config-dir", "RUN"],
+        ["error: --config-dir RUN: is a file, not a directory"],
+        setup=a_file,
+    ),
+    Case(
+        "binary file among the configs",
+        ["--config-dir", "TMP/conf", "aggregator=mine"],
+        ["error: TMP/conf/aggregator/mine.yaml: not UTF-8 text (a binary file?)"],
+        setup=binary_config,
+    ),
+    Case(
+        "label flipping without data",
+        ["workload=timing_only", "adversary=label_flip"],
+        [
+            "error: adversary=label_flip trains on flipped labels, but workload=timing_only "
+            "has no data and no gradients: use workload=gradients"
+        ],
+    ),
+    Case(
+        "a parameter out of what the run allows (it would be clamped)",
+        ["adversary=mimic", "adversary.target=100"],
+        [
+            "error: adversary.target=100: there are 12 honest workers (cluster.workers=15 "
+            "minus 3 adversaries), so the target must be in 0..11"
+        ],
+    ),
+    Case(
+        "more memory than there is",
+        ["workload=timing_only", "code=cyclic", "cluster.workers=20000"],
+        [
+            "error: this run needs about 36.4 GiB of memory (code and symbolic messages 35.8 "
+            "GiB, interpreter 0.6 GiB, trace 0.0 GiB) but 16.0 GiB is available: use fewer "
+            "workers (cluster.workers=20000)"
+        ],
+        env={"DRACO_SIM_MEMORY_BYTES": str(16 * 2**30)},
+    ),
+    Case(
+        "MNIST labels outside the ten classes",
+        ["data=mnist", "data.root=TMP/mnist", "train.batch_size=10", "code=none"],
+        [
+            "error: data.root=TMP/mnist: train labels span 0..11, outside the 10 classes 0..9",
+        ],
+        setup=mnist_files(top_label=11),
+        early=False,
+    ),
+    Case(
+        "MNIST test images of another size",
+        ["data=mnist", "data.root=TMP/mnist", "train.batch_size=10", "code=none"],
+        ["error: data.root=TMP/mnist: train samples are 28x28 but test samples 32x32"],
+        setup=mnist_files(side=32),
+        early=False,
+    ),
+    Case(
+        "MNIST images and labels of different lengths",
+        ["data=mnist", "data.root=TMP/mnist", "train.batch_size=10", "code=none"],
+        ["error: data.root=TMP/mnist: 20 train samples but 15 train labels"],
+        setup=mnist_files(labels=15),
+        early=False,
+    ),
+    Case(
+        "MNIST file that is a folder",
+        ["data=mnist", "data.root=TMP/mnist", "train.batch_size=10", "code=none"],
+        ["error: data.root=TMP/mnist/t10k-labels-idx1-ubyte: is a directory, not a file"],
+        setup=mnist_file_is_a_folder,
+        early=False,
+    ),
+    Case(
         "n not a multiple of r",
         ["cluster.workers=10"],
         [
@@ -282,24 +472,38 @@ CASES = [
 ]
 
 
+def _listing(path: Path) -> list[str] | None:
+    """What is in the run dir (None: there is no such folder)."""
+    return sorted(p.name for p in path.iterdir()) if path.is_dir() else None
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c.what for c in CASES])
 def test_bad_input_gets_one_clear_line_per_problem(
-    case: Case, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    case: Case, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     run_dir = tmp_path / "run"
+    for key, value in case.env.items():
+        monkeypatch.setenv(key, value)
     if case.setup is not None:
         case.setup(run_dir)
-    before = sorted(p.name for p in run_dir.iterdir()) if run_dir.exists() else None
+    before = _listing(run_dir)
+    places = {RUN: str(run_dir), TMP: str(tmp_path)}
+    args = [a.replace(RUN, places[RUN]).replace(TMP, places[TMP]) for a in case.args]
     capsys.readouterr()
-    status = cli([*BASE, *case.args, f"hydra.run.dir={run_dir}"])
+    flags = 0  # flags come first, as typed: -m, --config-dir DIR
+    while flags < len(args) and args[flags].startswith("-"):
+        flags += 2 if args[flags] == "--config-dir" else 1
+    given = any(a.startswith("hydra.run.dir=") for a in args)
+    run = [] if given else [f"hydra.run.dir={run_dir}"]
+    status = cli([*args[:flags], *BASE, *args[flags:], *run])
     err = capsys.readouterr().err
     assert status == 2
     assert "Traceback" not in err
-    assert err.replace(str(run_dir), RUN).splitlines() == case.says
-    after = sorted(p.name for p in run_dir.iterdir()) if run_dir.exists() else None
+    assert err.replace(str(run_dir), RUN).replace(str(tmp_path), TMP).splitlines() == case.says
+    after = _listing(run_dir)
     assert "summary.json" not in set(after or []) - set(before or [])  # no run happened
     if case.early:
-        assert after is None  # caught before Hydra made a run dir
+        assert after == before  # caught before Hydra made or touched a run dir
 
 
 # ---------------------------------------------------------------- the docs table
@@ -320,7 +524,9 @@ def render() -> str:
     for i, c in enumerate(CASES, 1):
         said = "<br>".join(f"`{_cell(s)}`" for s in c.says)
         when = "before the run dir exists" if c.early else "while building the run"
-        lines.append(f"| {i} | {c.what} | `{_cell(' '.join(c.args))}` | {said} | {when} |")
+        env = "".join(f"{k}={v} " for k, v in c.env.items())
+        typed = f"{env}... {' '.join(c.args)}" if env else " ".join(c.args)
+        lines.append(f"| {i} | {c.what} | `{_cell(typed)}` | {said} | {when} |")
     return "\n".join(lines)
 
 

@@ -21,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim.cli import cli
+from sim.cli import CONFIG_DIR, cli
 from sim.config.options import GROUPS, option_schema
 from sim.config.schema import CheckpointConf, ClusterConf, Config, PSConf, TrainConf
 
@@ -97,8 +97,17 @@ TOP = [
 ]
 
 
+# Optional groups: every defense (which may contradict the code and rule drawn beside
+# it), and misspelt names of both (an unknown option must fail, not be skipped).
+OPTIONAL = {
+    "defense": [*sorted(p.stem for p in (CONFIG_DIR / "defense").glob("*.yaml")), "medain"],
+    "experiment": ["lesson_1_one_lair", "paper"],
+}
+
+
 @st.composite
-def command_lines(draw: st.DrawFn) -> list[str]:
+def drawn(draw: st.DrawFn) -> tuple[list[str], list[tuple[str, Any]]]:
+    """(the command line without its drawn settings, those settings as (key, value))."""
     args = ["progress=false", "data=synthetic", "data.samples=300", "train.iterations=2"]
     keys: list[tuple[str, list[Any]]] = list(TOP)
     for section, schema in SECTIONS.items():
@@ -107,10 +116,43 @@ def command_lines(draw: st.DrawFn) -> list[str]:
         name = draw(st.sampled_from(sorted(options)))
         args.append(f"{group}={name}")
         keys += _fields(group, options[name])
+    for group, names in OPTIONAL.items():
+        if draw(st.integers(0, 3)) == 0:
+            args.append(f"{group}={draw(st.sampled_from(names))}")
     chosen = draw(st.lists(st.sampled_from(keys), min_size=1, max_size=5, unique_by=lambda k: k[0]))
-    for key, pool in chosen:
-        args.append(f"{key}={_show(draw(st.sampled_from(pool)))}")
-    return args
+    return args, [(key, draw(st.sampled_from(pool))) for key, pool in chosen]
+
+
+@st.composite
+def command_lines(draw: st.DrawFn) -> list[str]:
+    args, settings_ = draw(drawn())
+    return [*args, *(f"{key}={_show(v)}" for key, v in settings_)]
+
+
+@st.composite
+def sweeps(draw: st.DrawFn) -> list[str]:
+    """``-m``: one drawn setting swept over two values (or a misspelt key swept)."""
+    args, settings_ = draw(drawn())
+    key, value = settings_[0]
+    other = draw(st.sampled_from(SIZED.get(key, INTS if isinstance(value, int) else FLOATS)))
+    if isinstance(value, list) or isinstance(other, list):
+        other = value  # a list is one value: keep the sweep over scalars
+    if draw(st.booleans()):
+        key = f"{key}x"  # a typo in the swept key
+    swept = f"{key}={_show(value)},{_show(other)}"
+    rest = [f"{k}={_show(v)}" for k, v in settings_[1:]]
+    return ["-m", *args, *rest, swept]
+
+
+@st.composite
+def misspelt(draw: st.DrawFn) -> list[str]:
+    """A valid command line with one key misspelt, as a user types it (``+`` or not)."""
+    args, settings_ = draw(drawn())
+    key, value = settings_[0]
+    head, _, leaf = key.rpartition(".")
+    typo = f"{head}.{leaf}s" if head else f"{leaf}s"
+    plus = draw(st.sampled_from(["", "+"]))
+    return [*args, f"{plus}{typo}={_show(value)}"]
 
 
 def _clear(lines: list[str]) -> None:
@@ -146,6 +188,48 @@ def run_once(args: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert status == 0, err
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["status"] in ("completed", "diverged")
+
+
+@settings(
+    max_examples=10,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(args=sweeps())
+def test_random_sweeps_run_or_fail_clearly(
+    args: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Under ``-m`` the same one-line errors as a single run, and the same results."""
+    sweep_dir = tmp_path / "sweep"
+    shutil.rmtree(sweep_dir, ignore_errors=True)
+    capsys.readouterr()
+    status = cli([*args, f"hydra.sweep.dir={sweep_dir}", "outputs.figures=false"])
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    if status == 2:
+        _clear([line for line in err.splitlines() if line.startswith("error:")])
+        return
+    assert status == 0, err
+    for summary in sweep_dir.glob("*/summary.json"):
+        assert json.loads(summary.read_text())["status"] in ("completed", "diverged")
+
+
+@settings(
+    max_examples=15,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(args=misspelt())
+def test_a_misspelt_key_never_runs(
+    args: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    assert cli([*args, f"hydra.run.dir={tmp_path / 'run'}"]) == 2
+    err = capsys.readouterr().err
+    _clear([line for line in err.splitlines() if line.startswith("error:")])
+    assert "Traceback" not in err and not (tmp_path / "run").exists()
 
 
 @pytest.mark.slow

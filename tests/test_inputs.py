@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from sim.config.errors import ConfigError, InputFileError
-from sim.config.inputs import read_csv
+from sim.config.inputs import output_dir, read_csv
 
 COLUMNS = {"worker": int, "seconds": float}
 GOOD = "worker,seconds,note\n0,0.5,a\n\n1,0.25,b\n"
@@ -65,3 +65,32 @@ def test_a_missing_file_or_a_directory(tmp_path: Path) -> None:
         read_csv("latency.file", tmp_path / "nope.csv", COLUMNS)
     with pytest.raises(InputFileError, match="is a directory, not a file"):
         read_csv("latency.file", tmp_path, COLUMNS)
+
+
+# ---------------------------------------------------------------- output folders
+
+
+def test_an_output_dir_that_cannot_be_written_is_refused_and_nothing_is_left(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read-only place (here: the write probe refused, as on a read-only file system or
+    a folder without write permission; root may write anywhere, so the refusal is made)."""
+    import tempfile
+
+    def refuse(*_: object, **__: object) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    with pytest.raises(InputFileError, match=r"hydra.run.dir=.*: cannot write there: Permission"):
+        output_dir("hydra.run.dir", tmp_path / "a" / "b")
+    assert not (tmp_path / "a").exists()  # the folders it made are gone again
+
+
+def test_an_output_dir_is_checked_by_writing_and_left_as_it_was(tmp_path: Path) -> None:
+    assert output_dir("out_dir", tmp_path / "new" / "run") == tmp_path / "new" / "run"
+    assert not (tmp_path / "new").exists()  # made for the check, removed again
+    (tmp_path / "old").mkdir()
+    assert output_dir("out_dir", tmp_path / "old") == tmp_path / "old"
+    assert list((tmp_path / "old").iterdir()) == []  # no probe left behind
+    with pytest.raises(ConfigError, match="is empty"):
+        output_dir("out_dir", " ")

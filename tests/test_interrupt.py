@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from sim.cli import cli
 from sim.runs.records import IterationRecord
 from sim.runs.session import Session
 from tests.conftest import SMALL, make_cfg, simulate
@@ -198,3 +199,66 @@ def test_a_fresh_run_removes_a_stale_checkpoint(tmp_path: Path) -> None:
 def test_no_temporary_files_are_left_behind(tmp_path: Path) -> None:
     simulate(make_cfg("train.iterations=6", "checkpoint.every=2"), tmp_path)
     assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+# ---------------------------------------------------------------- resuming from the command line
+
+
+def test_the_printed_hint_alone_resumes_with_the_saved_settings(
+    tmp_path: Path, signal_at: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``resume=true hydra.run.dir=DIR`` is the whole command: DIR's own overrides are
+    used; settings that cannot change the result may differ; a refused attempt leaves
+    the record of the original command as it was."""
+    args = [*SMALL, "cluster.workers=6", "code=none", "adversary=none", "train.iterations=14"]
+    args.append("checkpoint.every=5")
+    assert cli([*args, f"hydra.run.dir={tmp_path / 'whole'}"]) == 0
+    cut = tmp_path / "cut"
+    signal_at(7)
+    assert cli([*args, f"hydra.run.dir={cut}"]) == 128 + signal.SIGTERM
+    hint = capsys.readouterr().err.strip().splitlines()[-1]
+    assert hint.endswith(f"with: resume=true hydra.run.dir={cut}")
+    signal_at(None)
+    done = summary(cut)["iterations"]
+    record = (cut / ".hydra" / "overrides.yaml").read_bytes()
+    assert cli(["resume=true", f"hydra.run.dir={cut}", "train.lr=0.1"]) == 2
+    assert "train.lr=0.5 (now 0.1)" in capsys.readouterr().err
+    assert (cut / ".hydra" / "overrides.yaml").read_bytes() == record
+    again = ["resume=true", f"hydra.run.dir={cut}", "threads=1", "trace.timeline_workers=2"]
+    assert cli(again) == 0
+    assert summary(cut)["resumed_from"] == done and summary(cut)["status"] == "completed"
+    same_outputs(cut, tmp_path / "whole")
+    saved = (cut / ".hydra" / "overrides.yaml").read_text()
+    assert "train.iterations=14" in saved and "resume=true" in saved
+
+
+def test_resume_without_a_run_dir_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli(["resume=true"]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "error: resume=true needs hydra.run.dir=DIR: the run dir of the run to continue"
+    ]
+
+
+def test_a_rerun_sweep_continues_its_interrupted_job_from_the_checkpoint(
+    tmp_path: Path, signal_at: Any
+) -> None:
+    sweep = [
+        "-m",
+        *SMALL,
+        "cluster.workers=6",
+        "code=none",
+        "adversary=none",
+        "train.iterations=14",
+    ]
+    sweep += ["checkpoint.every=5", "seed=0,1", "outputs.figures=false"]
+    assert cli([*sweep, f"hydra.sweep.dir={tmp_path / 'whole'}"]) == 0
+    signal_at(7)  # job 0 stops after iteration 7; job 1 runs whole
+    cli([*sweep, f"hydra.sweep.dir={tmp_path / 'cut'}"])
+    assert summary(tmp_path / "cut" / "0")["status"] == "interrupted"
+    done = summary(tmp_path / "cut" / "0")["iterations"]
+    signal_at(None)
+    assert cli([*sweep, f"hydra.sweep.dir={tmp_path / 'cut'}"]) == 0
+    job = json.loads((tmp_path / "cut" / "0" / "job.json").read_text())
+    assert job["outcome"] == "resumed" and summary(tmp_path / "cut" / "0")["resumed_from"] == done
+    for k in ("0", "1"):
+        same_outputs(tmp_path / "cut" / k, tmp_path / "whole" / k)

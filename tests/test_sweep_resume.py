@@ -21,7 +21,7 @@ class FakeSimulate:
         self.status = status
         self.crash = False
 
-    def __call__(self, cfg: DictConfig, out_dir: Path) -> Summary:
+    def __call__(self, cfg: DictConfig, out_dir: Path, payload: object = None) -> Summary:
         self.calls.append((cfg.seed, out_dir))
         out_dir.mkdir(parents=True, exist_ok=True)
         (out_dir / "metrics.csv").write_text(f"seed\n{cfg.seed}\n")

@@ -23,6 +23,8 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from sim.config import validate
 from sim.config.errors import ConfigError
 from sim.config.friendly import explain
+from sim.config.inputs import output_dir
+from sim.config.presets import conflicts
 from sim.sweep.workers import start_fork_server
 
 
@@ -37,21 +39,35 @@ class CheckedSweeper(BasicSweeper):
         if "joblib" in str(OmegaConf.select(config, "hydra.launcher._target_", default="")):
             start_fork_server()  # its imports overlap with the checks below
 
+    def sweep(self, arguments: list[str]) -> Any:
+        """The sweep's own folders are checked before Hydra writes anything there."""
+        assert self.config is not None
+        sweep = self.config.hydra.sweep
+        output_dir("hydra.sweep.dir", str(sweep.dir))
+        if not str(sweep._get_node("subdir")._value()).strip():
+            raise ConfigError(
+                "hydra.sweep.subdir is empty: every job would write into the same directory "
+                "(the default is ${hydra.job.num})"
+            )
+        return super().sweep(arguments)
+
     def validate_batch_is_legal(self, batch: Sequence[Sequence[str]]) -> None:
         assert self.hydra_context is not None and self.config is not None
         loader = self.hydra_context.config_loader
         found = []
         for num, overrides in enumerate(batch):
-            job = f"job {num} ({' '.join(overrides)})"
+            job = f"job {num} ({' '.join(o for o in overrides if not o.startswith('hydra.'))})"
             try:
                 cfg = loader.load_sweep_config(self.config, list(overrides))
             except Exception as exc:  # composition failed: one line, like a single run
                 lines = explain(exc, list(overrides)) or [str(exc).splitlines()[0]]
                 found += [f"{job}: {line}" for line in lines]
                 continue
+            problems = conflicts(cfg, loader)
             with open_dict(cfg):
                 del cfg["hydra"]
-            found += [f"{job}: {line}" for line in validate.problems(cfg)]
+            problems = problems or validate.problems(cfg)
+            found += [f"{job}: {line}" for line in problems]
         if found:
             raise ConfigError(*found)
 

@@ -111,6 +111,16 @@ class Mimic:
         """``target``: index among the honest workers (in rank order)."""
         self.target = target
 
+    @staticmethod
+    def problems(n: int, f: int, target: int = 0, **_: object) -> list[str]:
+        honest = n - f
+        if target >= honest:
+            return [
+                f"target={target}: there are {honest} honest workers (cluster.workers={n} "
+                f"minus {f} adversaries), so the target must be in 0..{honest - 1}"
+            ]
+        return []
+
     def invalid(self, count: int, knowledge: Knowledge) -> str | None:
         if knowledge is Knowledge.none:
             return (
@@ -122,5 +132,5 @@ class Mimic:
     def __call__(self, own: torch.Tensor, honest: HonestView | None, gen: torch.Generator) -> Sent:
         assert honest is not None  # validate() refuses knowledge=none
         x = honest()
-        lie = x[min(self.target, len(x) - 1)].clone()
+        lie = x[self.target].clone()
         return [lie] * len(own)

@@ -29,7 +29,7 @@ from sim.codes import assignments as schemes
 from sim.codes.base import Arrivals, Decoded, Materialize, Project
 from sim.codes.vote import Vote, decoded, vote
 from sim.config.ranges import AtLeastOne, NonNegative
-from sim.messages import Bundle, Message, one_hot
+from sim.messages import MESSAGE_BYTES, Bundle, Message, one_hot
 
 Received = Mapping[int, Message | Bundle]
 
@@ -120,6 +120,18 @@ class AssignmentCode:
         self.holders = schemes.holders(self.held, self.parts)  # part -> its workers
         self._slot = [{w: self.held[w].index(p) for w in ws} for p, ws in enumerate(self.holders)]
         self._unit = [one_hot(p, self.parts) for p in range(self.parts)]  # shared references
+
+    @staticmethod
+    def footprint(
+        n: int,
+        scheme: Scheme = Scheme.frc,
+        r: int = 3,
+        l: int | None = None,  # noqa: E741
+        **_: object,
+    ) -> tuple[int, int]:
+        """(data parts, bytes of the honest messages: one part index each)."""
+        parts = n * parts_per_worker(Scheme(scheme), n, r, l) // r
+        return parts, (n + parts) * MESSAGE_BYTES
 
     @staticmethod
     def problems(*, n: int, scheme: Scheme, r: int, l: int | None, tolerance: float) -> list[str]:  # noqa: E741

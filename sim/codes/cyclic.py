@@ -67,6 +67,11 @@ class CyclicCode:
         self._y: dict[int, tuple[Message, complex, bool]] = {}  # (row, y_i, exact)
 
     @staticmethod
+    def footprint(n: int, **_: object) -> tuple[int, int]:
+        """(data parts, bytes of its complex128 tables: the DFT code and encoding matrix)."""
+        return n, 3 * n * n * 16
+
+    @staticmethod
     def problems(n: int, s: int, **_: object) -> list[str]:
         if n >= 2 * s + 1:
             return []

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sim.codes.base import Arrivals, Decoded, Materialize, Project
-from sim.messages import Message, one_hot
+from sim.messages import MESSAGE_BYTES, Message, one_hot
 
 
 class NoCode:
@@ -11,6 +11,12 @@ class NoCode:
 
     def __init__(self, n: int) -> None:
         self.n = self.parts = n
+        self._honest: list[Message] = [one_hot(i, n) for i in range(n)]
+
+    @staticmethod
+    def footprint(n: int, **_: object) -> tuple[int, int]:
+        """(data parts, bytes of the honest messages: one part index each)."""
+        return n, n * MESSAGE_BYTES
 
     def load(self, rank: int) -> int:
         return 1
@@ -22,7 +28,7 @@ class NoCode:
         return [[i] for i in range(self.n)]
 
     def honest_messages(self) -> list[Message]:
-        return [one_hot(i, self.n) for i in range(self.n)]
+        return list(self._honest)  # the same every iteration: coefficients, not values
 
     def decode(
         self, received: dict[int, Message], materialize: Materialize, project: Project | None = None

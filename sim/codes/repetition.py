@@ -14,7 +14,7 @@ import numpy as np
 from sim.codes.base import Arrivals, Decoded, Materialize, Project
 from sim.codes.vote import Vote, decoded, vote
 from sim.config.ranges import AtLeastOne, NonNegative
-from sim.messages import Message, one_hot
+from sim.messages import MESSAGE_BYTES, Message, one_hot
 
 
 class RepetitionCode:
@@ -26,6 +26,13 @@ class RepetitionCode:
         bit-deterministic)."""
         self.n, self.r, self.tolerance = n, r, tolerance
         self.parts = n // r
+        shared = [one_hot(g, self.parts) for g in range(self.parts)]
+        self._honest: list[Message] = [shared[i // r] for i in range(n)]  # copies: references
+
+    @staticmethod
+    def footprint(n: int, r: int = 3, **_: object) -> tuple[int, int]:
+        """(data parts, bytes of the honest messages: one part index each)."""
+        return n // r, n * MESSAGE_BYTES
 
     @staticmethod
     def problems(n: int, r: int, tolerance: float = 0.0) -> list[str]:
@@ -47,8 +54,7 @@ class RepetitionCode:
         return [list(range(g * self.r, (g + 1) * self.r)) for g in range(self.parts)]
 
     def honest_messages(self) -> list[Message]:
-        shared = [one_hot(g, self.parts) for g in range(self.parts)]
-        return [shared[i // self.r] for i in range(self.n)]  # copies are references
+        return list(self._honest)  # the same every iteration: coefficients, not values
 
     def _vote(
         self, members: list[int], received: dict[int, Message], materialize: Materialize

@@ -29,3 +29,9 @@ class InputFileError(ConfigError):
         self.key, self.path, self.line = key, str(path), line
         where = f"{key}={path}: " + (f"line {line}: " if line is not None else "")
         super().__init__(where + problem)
+
+
+class SimulationError(ConfigError):
+    """Settings that the simulation finds impossible only while it runs (a compute time
+    that overflows the simulated clock). The run stops with ``status: failed``, the
+    reason in its summary, and the command line prints it as one ``error:`` line."""

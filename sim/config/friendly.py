@@ -20,6 +20,7 @@ from hydra.errors import (
 from omegaconf.errors import ConfigAttributeError, ConfigKeyError, ValidationError
 
 from sim.config.options import GROUPS
+from sim.config.validate import no_such_key
 
 
 def _first(text: object) -> str:
@@ -47,16 +48,11 @@ def _fields(node_type: Any) -> list[str]:
 
 def _no_such_key(cause: ConfigAttributeError | ConfigKeyError) -> str:
     key = str(cause.full_key)
-    parent, _, leaf = key.rpartition(".")
     valid = _fields(cause.object_type)
     node = getattr(cause, "parent_node", None)
     if not valid and node is not None and hasattr(node, "keys"):  # a user's YAML option
         valid = [str(k) for k in node if not str(k).startswith("_")]
-    line = f"{key}: no such key"
-    if valid:
-        line += _suggest(leaf, valid, f"{parent}." if parent else "")
-        line += f"; valid keys: {', '.join(valid)}"
-    return line
+    return no_such_key(key, valid) if valid else f"{key}: no such key"
 
 
 def _bad_value(cause: ValidationError, argv: list[str]) -> str:
@@ -76,8 +72,42 @@ def _bad_value(cause: ValidationError, argv: list[str]) -> str:
     return f"{said}: {msg}"
 
 
+def _config_file(exc: BaseException) -> str | None:
+    """The YAML file Hydra was reading when ``exc`` was raised (None: not a file's fault)."""
+    tb = exc.__traceback__
+    found = None
+    while tb is not None:
+        local = tb.tb_frame.f_locals
+        if tb.tb_frame.f_code.co_name == "load_config" and "full_path" in local:
+            found = str(local["full_path"])
+        tb = tb.tb_next
+    return found
+
+
+def _unreadable_config(exc: BaseException) -> list[str] | None:
+    """A config file that is not UTF-8 YAML: its path and why, in one short line."""
+    import yaml
+
+    for err in (exc, exc.__cause__, exc.__context__):
+        if not isinstance(err, yaml.YAMLError | UnicodeDecodeError):
+            continue
+        path = _config_file(err) or _config_file(exc) or "a config file"
+        if isinstance(err, UnicodeDecodeError):
+            why = "not UTF-8 text (a binary file?)"
+        else:
+            problem = getattr(err, "problem", None) or _first(err)
+            mark = getattr(err, "problem_mark", None)
+            where = f" at line {mark.line + 1}" if mark is not None else ""
+            why = f"not valid YAML: {str(problem)[:80]}{where}"
+        return [f"{path}: {why}"]
+    return None
+
+
 def explain(exc: BaseException, argv: list[str]) -> list[str] | None:
     """Condensed lines for a composition error, or None to leave it to Hydra."""
+    unreadable = _unreadable_config(exc)
+    if unreadable is not None:
+        return unreadable
     if isinstance(exc, ValueError) and "override must be a string" in str(exc):
         return numbers_as_options(argv) or None
     cause = exc.__cause__

@@ -8,12 +8,15 @@ A message never quotes more than a few characters of the file.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import math
+import os
+import tempfile
 from pathlib import Path
 
-from sim.config.errors import InputFileError
+from sim.config.errors import ConfigError, InputFileError
 
 
 def checked(key: str, path: str | Path) -> Path:
@@ -23,6 +26,38 @@ def checked(key: str, path: str | Path) -> Path:
         raise InputFileError(key, path, "is a directory, not a file")
     if not p.exists():
         raise InputFileError(key, path, "no such file")
+    return p
+
+
+def output_dir(key: str, path: str | Path) -> Path:
+    """``path`` as a directory this process can write into, or an error saying why not.
+
+    Checked by writing: the directory (and its missing parents) is made, a probe file is
+    created and removed, and what did not exist before is removed again, so a refused
+    run leaves nothing behind.
+    """
+    if not str(path).strip():
+        raise ConfigError(f"{key} is empty: give a directory for the run's outputs")
+    p = Path(path).expanduser()
+    if p.exists() and not p.is_dir():
+        raise InputFileError(key, path, "is a file, not a directory")
+    made = [q for q in (p, *p.parents) if not q.exists()]
+    above = next((q for q in p.parents if q.exists()), None)
+    if above is not None and not above.is_dir():
+        raise InputFileError(key, path, f"cannot be made: {above} is a file, not a directory")
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=p, prefix=".write-check-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        why = exc.strerror or type(exc).__name__
+        where = f" ({exc.filename})" if exc.filename and str(exc.filename) != str(p) else ""
+        raise InputFileError(key, path, f"cannot write there: {why}{where}") from None
+    finally:
+        for q in made:  # innermost first
+            with contextlib.suppress(OSError):
+                q.rmdir()
     return p
 
 

@@ -23,6 +23,7 @@ built and before its first iteration. Constructors trust what passed.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import inspect
 import math
 import typing
@@ -35,7 +36,7 @@ from omegaconf.errors import OmegaConfBaseException
 from sim.config.errors import ConfigError
 from sim.config.options import GROUPS, MIXED, locate, option_name, option_schema, target_schema
 from sim.config.ranges import NON_NEGATIVE, POSITIVE, PROBABILITY, Range, range_of
-from sim.config.schema import Wait
+from sim.config.schema import Wait, Workload
 
 # Ranges implied by a key's unit, for settings that state none.
 SUFFIXES: list[tuple[Callable[[str], bool], Range]] = [
@@ -89,7 +90,11 @@ def checked(cfg: DictConfig) -> tuple[DictConfig, list[str]]:
 
 
 def _structure_problems(cfg: DictConfig) -> list[str]:
-    """Missing values and interpolations that do not resolve."""
+    """Keys no schema has (added with ``+key=``), missing values, interpolations that do
+    not resolve."""
+    unknown = list(_unknown_keys(cfg, ""))
+    if unknown:
+        return unknown
     try:
         OmegaConf.to_container(cfg, resolve=True)
         missing = sorted(OmegaConf.missing_keys(cfg))
@@ -103,6 +108,27 @@ def _structure_problems(cfg: DictConfig) -> list[str]:
         hint = f" (set {group}=<option>; options: {options})" if options and key == group else ""
         out.append(f"{key}: no value given{hint}")
     return out
+
+
+def _unknown_keys(node: DictConfig, prefix: str) -> Iterator[str]:
+    """``+key=value`` adds a key even where the schema has none: name each one."""
+    kind = OmegaConf.get_type(node)
+    if kind is not None and dataclasses.is_dataclass(kind):
+        valid = [f.name for f in dataclasses.fields(kind)]
+        shown = [v for v in valid if not v.startswith("_")]
+        yield from (no_such_key(f"{prefix}{k}", shown) for k in map(str, node) if k not in valid)
+    for key in map(str, node):
+        child = node._get_node(key)
+        if isinstance(child, DictConfig) and not child._is_missing() and not child._is_none():
+            yield from _unknown_keys(child, f"{prefix}{key}.")
+
+
+def no_such_key(key: str, valid: list[str]) -> str:
+    """``key: no such key (did you mean ...?); valid keys: ...``"""
+    parent, _, leaf = key.rpartition(".")
+    close = difflib.get_close_matches(leaf, valid, n=1)
+    hint = f" (did you mean {parent + '.' if parent else ''}{close[0]}?)" if close else ""
+    return f"{key}: no such key{hint}; valid keys: {', '.join(valid)}"
 
 
 # ---------------------------------------------------------------- 2. options
@@ -320,6 +346,18 @@ def _adversaries_fit(cfg: DictConfig) -> Iterator[str]:
 
 
 @cross_check
+def _timing_only_has_no_data(cfg: DictConfig) -> Iterator[str]:
+    if cfg.workload is not Workload.timing_only:
+        return
+    for name, spec in adversary_groups(cfg):
+        if getattr(locate(str(spec._target_)), "flip_labels", False):
+            yield (
+                f"adversary={name} trains on flipped labels, but workload=timing_only has "
+                f"no data and no gradients: use workload=gradients"
+            )
+
+
+@cross_check
 def _wait_fits(cfg: DictConfig) -> Iterator[str]:
     n = cfg.cluster.workers
     if cfg.ps.wait == Wait.first_k and cfg.ps.k > n:
@@ -335,6 +373,13 @@ def _speed_factors_fit(cfg: DictConfig) -> Iterator[str]:
             f"latency.speed_factors has {len(factors)} entries, cluster.workers={n}: "
             f"give one factor per worker or none"
         )
+
+
+@cross_check
+def _fits_in_memory(cfg: DictConfig) -> Iterator[str]:
+    from sim.footprint import problems as too_big  # sizes the model: imports torch
+
+    yield from too_big(cfg)
 
 
 # ---------------------------------------------------------------- checks of built objects

@@ -26,6 +26,7 @@ from typing import Any, Protocol
 import numpy as np
 import simpy
 
+from sim.config.errors import SimulationError
 from sim.config.schema import Wait
 from sim.latency import LatencyModel
 from sim.messages import Delayed
@@ -52,7 +53,18 @@ class RoundMath(Protocol):
         """Called once per arrival, ``received`` grown by that arrival (insertion order)."""
         ...
 
-    def finish(self, iteration: int, received: dict[int, Any]) -> Outcome: ...
+    def counterfactual(self) -> list[Any] | None:
+        """What every worker would have sent this iteration had all of them followed the
+        protocol; None when there is no ground truth to compare with (no adversary this
+        iteration, or no values at all)."""
+        ...
+
+    def finish(
+        self, iteration: int, received: dict[int, Any], reference: list[int] | None
+    ) -> Outcome:
+        """Decode, aggregate, update. ``reference``: the ranks the PS would have used
+        had every worker followed the protocol (None: no counterfactual)."""
+        ...
 
 
 @dataclass
@@ -75,6 +87,9 @@ class Round:
     stop: float = math.nan  # the PS stopped waiting
     received: dict[int, Any] = field(default_factory=dict)
     transfers: list[Transfers] = field(default_factory=list)  # traced rounds only
+    # the ranks the PS would have used had every worker followed the protocol (same
+    # draws, same clock); None when no one deviated
+    reference: list[int] | None = None
 
 
 @dataclass
@@ -107,7 +122,7 @@ class ParameterServer:
             yield env.timeout(rnd.stop - rnd.start)
             if traced:
                 self.record(rnd)
-            outcome = self.math.finish(it, rnd.received)
+            outcome = self.math.finish(it, rnd.received, rnd.reference)
             yield from self.busy(env, "decode", outcome.decode_ops, it, traced)
             yield from self.busy(env, "aggregate", outcome.aggregate_ops, it, traced)
             rec = dataclasses.replace(
@@ -124,7 +139,15 @@ class ParameterServer:
         """Steps 1-4 of a round starting at ``start``: who delivers when, and when the PS
         stops waiting."""
         sent = self.math.prepare(it)
-        compute_s = self.loads * self.latency.draw(self.rng, self.n, it) * self.speeds
+        with np.errstate(over="ignore"):
+            compute_s = self.loads * self.latency.draw(self.rng, self.n, it) * self.speeds
+        if not np.isfinite(compute_s).all():
+            worst = int(np.argmax(~np.isfinite(compute_s)))
+            raise SimulationError(
+                f"iteration {it}: worker {worst}'s compute time overflows the "
+                f"simulated clock (load {self.loads[worst]:g} x latency draw x speed factor "
+                f"is not a finite number of seconds); lower the latency settings"
+            )
         model_at, down = self.network.broadcast(start, self.math.model_bytes, traced)
         done = model_at + compute_s
         silent, held = np.zeros(self.n, dtype=bool), np.zeros(self.n)
@@ -139,7 +162,23 @@ class ParameterServer:
         )
         rnd = Round(it, start, model_at, done, sent_at, arrive, transfers=down + up)
         self.collect(rnd, sent, np.where(silent, done, arrive).max())
+        if not math.isfinite(rnd.stop):
+            raise SimulationError(
+                f"iteration {it}: the simulated clock overflows (the round would end at "
+                f"{rnd.stop} s); lower the latency settings"
+            )
+        honest = self.math.counterfactual()
+        if honest is not None:
+            rnd.reference = self.would_use(rnd, honest)
         return rnd
+
+    def would_use(self, rnd: Round, honest: list[Any]) -> list[int]:
+        """The ranks the PS would have used in ``rnd`` had every worker sent its honest
+        message as soon as it was computed: the same draws, links and wait policy."""
+        arrive, _ = self.network.gather(rnd.done, self.math.message_bytes())
+        twin = Round(rnd.iteration, rnd.start, rnd.model_at, rnd.done, rnd.done, arrive)
+        self.collect(twin, honest, float(arrive.max()))
+        return list(twin.received)
 
     def busy(
         self, env: simpy.Environment, lane: str, ops: float, it: int, traced: bool
@@ -197,8 +236,8 @@ class ParameterServer:
 
     def record(self, rnd: Round) -> None:
         """Trace spans of a finished wait: workers' lanes, links, the PS's wait."""
-        it, stop = rnd.iteration, rnd.stop
-        for w in self.workers:
+        it, stop, shown = rnd.iteration, rnd.stop, self.trace.workers
+        for w in self.workers[:shown]:
             i = w.rank
             w.spans(
                 it,
@@ -213,7 +252,7 @@ class ParameterServer:
         names: dict[int, str] = {}
         for tr in rnd.transfers:
             label = "model to w" if tr.what == "model" else "message from w"
-            keep = tr.start < stop
+            keep = (tr.start < stop) & (tr.rank < shown)
             for link, rank, s, e in zip(
                 tr.link[keep].tolist(),
                 tr.rank[keep].tolist(),

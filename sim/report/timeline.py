@@ -69,8 +69,8 @@ def timeline(
     if shown < 1:
         return
     spans = _row_spans(trace, shown - 1, workers)
-    n = sum(1 for node in trace.pids if node.startswith("w"))
-    ranks = list(range(min(workers, n)))
+    n = trace.total or sum(1 for node in trace.pids if node.startswith("w"))
+    ranks = list(range(min(workers, n, trace.workers or n)))  # drawn: traced, asked for
     links = sorted(r for r in spans if "->" in r)
     labels = [PS, *links, *(f"w{i}" for i in ranks)]
     y = {label: k for k, label in enumerate(labels)}
@@ -133,8 +133,9 @@ def timeline(
     _mark_last_arrivals(ax, spans, y, scale)
     adversaries = {int(x) for rec in rows[:shown] for x in rec.adversary_ranks.split(";") if x}
     ax.set_yticks(range(len(labels)), labels, fontsize=7)
+    liars = {f"w{r}" for r in adversaries}
     for tick, label in zip(ax.get_yticklabels(), labels, strict=True):
-        if label.startswith("w") and int(label[1:]) in adversaries:
+        if label in liars:
             tick.set_color(ADVERSARY)
             tick.set_fontweight("bold")
     ax.set_ylim(len(labels) - 0.4, -1.5)

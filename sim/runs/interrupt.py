@@ -31,6 +31,7 @@ class Stop:
 
     def __init__(self) -> None:
         self.signum: int | None = None
+        self.count = 0  # signals received so far
 
     @property
     def requested(self) -> bool:
@@ -41,6 +42,7 @@ class Stop:
         return None if self.signum is None else signal.Signals(self.signum).name
 
     def handle(self, signum: int, frame: FrameType | None) -> None:
+        self.count += 1
         if self.signum is not None:
             raise Interrupted(signum)
         self.signum = signum

@@ -60,6 +60,9 @@ class IterationRecord:
     # parts whose vote the adversaries won (their copies alone back the candidate); NaN
     # where the code does not vote per part (cyclic) or no values exist (timing only)
     distorted_parts: float = NAN
+    # 1 when the PS applied no update: nothing (or too little) arrived or decoded in time
+    # for the rule; NaN in timing-only runs
+    skipped_updates: float = 0
 
     @classmethod
     def columns(cls) -> list[str]:
@@ -90,8 +93,11 @@ class Summary:
     final_accuracy: float = NAN
     decode_failures: float = 0
     corrupted_updates: float = 0
+    skipped_updates: float = 0  # iterations that applied no update
     iterations_with_adversaries: int = 0
-    guarantee_held: bool | None = None  # None: not known (timing only)
+    # every iteration applied exactly the adversary-free update (no decode failure, no
+    # corrupted and no skipped update); None: not known (timing only)
+    guarantee_held: bool | None = None
     parameters: int = 0
     model_digest: str | None = None  # SHA-256 of the final parameters' bytes; None: timing only
     workload: str = "gradients"
@@ -103,6 +109,9 @@ class Summary:
     checkpoint_iteration: int | None = None
     output_errors: list[str] = field(default_factory=list)  # optional files not written
     epsilon: float = NAN  # distorted parts / (iterations x parts): ByzShield's epsilon
+    # torch CPU threads the run computed with: results are bit-identical run to run for
+    # the same count (parallel kernels may add in another order with another count)
+    threads: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

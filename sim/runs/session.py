@@ -28,6 +28,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import torch
 from omegaconf import DictConfig, OmegaConf
 from tqdm import tqdm
 
@@ -37,7 +38,7 @@ from sim.report.painter import TIMELINE, TRAINING, FigureError, Painter, Request
 from sim.runs import checkpoint
 from sim.runs.interrupt import SIGNALS, Interrupted, Stop, graceful
 from sim.runs.records import IterationRecord, Status, Summary
-from sim.runs.sink import MetricsFile, Sink, write_atomic
+from sim.runs.sink import MetricsFile, Sink, read_metrics, write_atomic
 from sim.runs.store import Result, differences, identity
 from sim.world import World
 
@@ -47,7 +48,8 @@ Output = Callable[[Path], None]  # writes one optional file into the run dir
 
 
 def resume_payload(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
-    """The run dir's checkpoint, checked against ``cfg``."""
+    """The run dir's checkpoint, checked against ``cfg`` and against the rows of
+    ``metrics.csv`` it continues (nothing in the run dir is changed here)."""
     path = out_dir / checkpoint.FILE
     payload = checkpoint.load(path)
     differ = differences(payload["world"].get("config", {}), identity(cfg))
@@ -56,6 +58,11 @@ def resume_payload(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
         raise InputFileError(
             "resume", path, f"the checkpoint was made with other settings: {shown}"
         )
+    rows = len(read_metrics(out_dir / "metrics.csv"))
+    after = int(payload["world"].get("iteration", 0))
+    if rows < after:
+        what = f"has {rows} rows but the checkpoint is after {after}"
+        raise InputFileError("resume", out_dir / "metrics.csv", what)
     return payload
 
 
@@ -128,6 +135,7 @@ class Session:
             "now": now,
             "wall_s": self.wall_s(),
             "config": identity(self.world.cfg),
+            "threads": torch.get_num_threads(),
         }
         checkpoint.save(self.out_dir / checkpoint.FILE, world, self.world.holders())
         self.checkpoint_at, self.due = next_iteration, False
@@ -136,11 +144,11 @@ class Session:
         return self.wall_before + time.perf_counter() - self.wall_start
 
     def run(self) -> None:
-        """The remaining iterations; a signal or an error still leaves valid outputs."""
+        """The remaining iterations; a signal or an error still leaves valid outputs.
+        Signals are caught by whoever set ``self.stop`` (:func:`execute`)."""
         self.wall_start = time.perf_counter()
         try:
-            with graceful() as self.stop:
-                self.world.run(self.first, self.start_s, self.on_record)
+            self.world.run(self.first, self.start_s, self.on_record)
         except Interrupted as sig:  # a second signal: stop where we are
             self.status, self.stop.signum = Status.interrupted, sig.signum
         except BaseException as exc:  # a bug or a crash: say so, keep what was done
@@ -160,7 +168,8 @@ class Session:
         world = self.world
         corrupted = sum(r.corrupted_updates for r in rows)
         failures = sum(r.decode_failures for r in rows)
-        held = None if world.timing_only else bool(corrupted == 0 and failures == 0)
+        skipped = sum(r.skipped_updates for r in rows)
+        held = None if world.timing_only else corrupted == failures == skipped == 0
         nan = math.nan
         return Summary(
             status=self.status,
@@ -172,6 +181,7 @@ class Session:
             final_accuracy=last.accuracy if last else nan,
             decode_failures=failures,
             corrupted_updates=corrupted,
+            skipped_updates=skipped,
             iterations_with_adversaries=sum(1 for r in rows if r.adversaries),
             guarantee_held=held,
             parameters=world.parameters(),
@@ -184,7 +194,24 @@ class Session:
             resumed_from=self.first if self.first else None,
             checkpoint_iteration=self.checkpoint_at,
             epsilon=epsilon_of(rows, getattr(world.math, "code", None)),
+            threads=torch.get_num_threads(),
         )
+
+
+@contextmanager
+def threads_of(payload: dict[str, Any] | None) -> Iterator[None]:
+    """A resumed run computes with the torch CPU threads it started with: another count
+    can change the last bits of a sum (parallel kernels add in another order), and a
+    resumed run must end with the model an uninterrupted one ends with."""
+    before = torch.get_num_threads()
+    saved = int(payload["world"].get("threads", 0)) if payload is not None else 0
+    if saved and saved != before:
+        log.info("continuing with %d torch threads, as the run started", saved)
+        torch.set_num_threads(saved)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def epsilon_of(rows: list[IterationRecord], code: object) -> float:
@@ -212,70 +239,83 @@ def execute(
     world: World | None = None,
     outputs: dict[str, Output] | None = None,
     label: str = "",
+    payload: dict[str, Any] | None = None,
 ) -> Result:
     """Run ``cfg`` (built as ``world`` if given) into ``out_dir``; see the module doc.
 
     ``outputs`` maps each optional file to the function that writes it; None: the
     standard ones (:func:`standard_outputs`). ``label`` names the run in its figures
-    (what the command line changed).
+    (what the command line changed). ``payload``: the checkpoint to continue from,
+    already checked (:func:`resume_payload`); with ``resume=true`` and none given, the
+    run dir's own is loaded and checked here.
     """
     from sim.build import build
 
     world = world if world is not None else build(cfg)
-    payload = None
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
-        payload = resume_payload(world.cfg, out_dir) if world.cfg.resume else None
+        if payload is None and world.cfg.resume:
+            payload = resume_payload(world.cfg, out_dir)
         if payload is None:
             (out_dir / checkpoint.FILE).unlink(missing_ok=True)
         write_atomic(out_dir / "config.yaml", OmegaConf.to_yaml(world.cfg))
     session = Session(world, out_dir, payload, label)
     if out_dir is not None and outputs is None and world.cfg.outputs.figures:
         session.painter = painter()  # imports matplotlib while the run simulates
-    try:
-        session.run()
-    except BaseException:
-        if out_dir is not None:
-            write_atomic(out_dir / "summary.json", session.summary().to_json())
-        raise
-    summary = session.summary()
-    if out_dir is None:
-        return Result(summary, given=session.sink.rows)
-    with held_signals():
-        final = session.status is Status.completed and world.cfg.checkpoint.every > 0
-        if final and session.checkpoint_at != world.iterations:
-            session.save_checkpoint(len(session.sink.rows), summary.sim_time_s)
-            summary = replace(summary, checkpoint_iteration=session.checkpoint_at)
-        write_atomic(out_dir / "summary.json", summary.to_json())
-    errors, signum = write_outputs(out_dir, session, summary, outputs)
-    if errors:
-        summary = replace(summary, output_errors=errors)
-        write_atomic(out_dir / "summary.json", summary.to_json())
+    # signals are caught from the first iteration to the last file
+    with graceful() as session.stop, threads_of(payload):
+        try:
+            session.run()
+        except BaseException:
+            if out_dir is not None:
+                write_atomic(out_dir / "summary.json", session.summary().to_json())
+            raise
+        ended = session.stop.count  # signals after this one skip the optional files
+        summary = session.summary()
+        if out_dir is None:
+            return Result(summary, given=session.sink.rows)
+        with held_signals():
+            final = session.status is Status.completed and world.cfg.checkpoint.every > 0
+            if final and session.checkpoint_at != world.iterations:
+                session.save_checkpoint(len(session.sink.rows), summary.sim_time_s)
+                summary = replace(summary, checkpoint_iteration=session.checkpoint_at)
+            write_atomic(out_dir / "summary.json", summary.to_json())
+        errors, signum = write_outputs(out_dir, session, summary, outputs, ended)
+        if errors:
+            summary = replace(summary, output_errors=errors)
+            with held_signals():
+                write_atomic(out_dir / "summary.json", summary.to_json())
     return Result(summary, out_dir, given=session.sink.rows, signal=signum)
 
 
 def write_outputs(
-    out_dir: Path, session: Session, summary: Summary, outputs: dict[str, Output] | None
+    out_dir: Path,
+    session: Session,
+    summary: Summary,
+    outputs: dict[str, Output] | None,
+    before: int,
 ) -> tuple[list[str], int | None]:
     """Every optional file, each on its own: a failure is logged and returned, not raised;
-    a signal skips the rest. Returns (problems, the signal if one came)."""
+    a signal that came after the last iteration (more than ``before`` in all) skips the
+    rest; one that stopped the run earlier does not. Returns (problems, the signal if one
+    came)."""
     todo = standard_outputs(session, summary) if outputs is None else outputs
     errors: list[str] = []
-    with graceful() as stop:
-        for name, write in todo.items():
-            if stop.requested:
-                errors.append(f"{name}: skipped ({stop.name} while writing outputs)")
-                continue
-            try:
-                write(out_dir / name)
-            except Interrupted as sig:
-                errors.append(f"{name}: interrupted by {signal.Signals(sig.signum).name}")
-                stop.signum = sig.signum
-            except Exception as exc:  # an optional file must never lose the run
-                what = str(exc) if isinstance(exc, FigureError) else f"{type(exc).__name__}: {exc}"
-                log.warning("could not write %s: %s", name, what)
-                errors.append(f"{name}: {what}".splitlines()[0][:300])
-    return errors, stop.signum
+    stop = session.stop
+    for name, write in todo.items():
+        if stop.count > before:
+            errors.append(f"{name}: skipped ({stop.name} while writing outputs)")
+            continue
+        try:
+            write(out_dir / name)
+        except Interrupted as sig:
+            errors.append(f"{name}: interrupted by {signal.Signals(sig.signum).name}")
+            stop.signum = sig.signum
+        except Exception as exc:  # an optional file must never lose the run
+            what = str(exc) if isinstance(exc, FigureError) else f"{type(exc).__name__}: {exc}"
+            log.warning("could not write %s: %s", name, what)
+            errors.append(f"{name}: {what}".splitlines()[0][:300])
+    return errors, stop.signum if stop.count > before else None
 
 
 def standard_outputs(session: Session, summary: Summary) -> dict[str, Output]:

@@ -117,12 +117,32 @@ class Result:
         return pd.DataFrame([asdict(r) for r in self.records])
 
 
-def overrides_of(run_dir: Path) -> dict[str, str]:
-    f = run_dir / ".hydra" / "overrides.yaml"
+OVERRIDES = Path(".hydra") / "overrides.yaml"  # what the command line changed (Hydra's record)
+
+
+def saved_overrides(run_dir: Path) -> list[str]:
+    """The overrides a run was made with, as typed (empty if the run dir has no record)."""
     try:
-        return parse_overrides(yaml.safe_load(f.read_text()))
+        lines = yaml.safe_load((Path(run_dir) / OVERRIDES).read_text())
     except (OSError, yaml.YAMLError):
-        return {}
+        return []
+    return [str(x) for x in lines] if isinstance(lines, list) else []
+
+
+def overrides_of(run_dir: Path) -> dict[str, str]:
+    return parse_overrides(saved_overrides(run_dir))
+
+
+def resumed_overrides(run_dir: Path, overrides: list[str]) -> list[str]:
+    """``resume=true``: the run's own saved overrides, then ``overrides`` (which win; a
+    setting that would change the result is refused later, by the checkpoint's check)."""
+    given = {o.lstrip("+~").partition("=")[0] for o in overrides}
+    saved = [o for o in saved_overrides(run_dir) if o.lstrip("+~").partition("=")[0] not in given]
+    return [*saved, *overrides]
+
+
+def wants_resume(overrides: list[str]) -> bool:
+    return parse_overrides(overrides).get("resume", "").strip().lower() == "true"
 
 
 def load_run(run_dir: Path) -> Result:

@@ -15,10 +15,12 @@ LANES = {"downlink": 0, "compute": 1, "uplink": 2, "wait": 0, "decode": 1, "aggr
 
 
 class Trace:
-    """Chrome trace events; spans are recorded only for the first ``limit`` iterations."""
+    """Chrome trace events; spans are recorded only for the first ``limit`` iterations
+    and the first ``workers`` of the ``total`` workers (the PS's spans always)."""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, workers: int = 0, total: int = 0) -> None:
         self.limit = limit
+        self.workers, self.total = workers, total
         self.enabled = limit > 0
         self.events: list[dict[str, Any]] = []
         self.pids: dict[str, int] = {}
@@ -97,7 +99,11 @@ class Trace:
                     "args": {"name": lane},
                 }
             )
-        return json.dumps({"traceEvents": meta + self.events, "displayTimeUnit": "ms"})
+        scope = {"traced_iterations": self.limit, "traced_workers": self.workers}
+        scope["workers"] = self.total
+        return json.dumps(
+            {"traceEvents": meta + self.events, "displayTimeUnit": "ms", "otherData": scope}
+        )
 
     def state_dict(self) -> dict[str, Any]:
         return {

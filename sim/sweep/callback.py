@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import uuid
@@ -26,9 +27,13 @@ class SweepSummary(Callback):
         self.sweep_dir: Path | None = None
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        self.sweep_dir = Path(str(config.hydra.sweep.dir))
-        self.sweep_dir.mkdir(parents=True, exist_ok=True)
-        (self.sweep_dir / LAUNCH).write_text(json.dumps({"id": uuid.uuid4().hex}) + "\n")
+        where = str(config.hydra.sweep.dir)
+        if not where.strip():
+            return  # refused by the sweeper, which says why
+        self.sweep_dir = Path(where)
+        with contextlib.suppress(OSError):  # an unusable dir: the sweeper says why
+            self.sweep_dir.mkdir(parents=True, exist_ok=True)
+            (self.sweep_dir / LAUNCH).write_text(json.dumps({"id": uuid.uuid4().hex}) + "\n")
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         from sim.report.sweep import write_sweep_report  # plotting only when a sweep ends

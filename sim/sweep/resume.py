@@ -12,7 +12,9 @@ sweep directory is searched, under a file lock, for a finished result of the sam
 
 A result is finished when ``summary.json`` exists with a finished status (``completed``
 or ``diverged``). A run that crashed or was interrupted has no such summary, so rerunning
-the same command with the same ``hydra.sweep.dir`` redoes exactly the unfinished jobs.
+the same command with the same ``hydra.sweep.dir`` redoes exactly the unfinished jobs;
+one that left a checkpoint of its own config (a SIGTERM, or ``checkpoint.every``)
+continues from it.
 "Same config" is :func:`sim.runs.store.config_hash`, the notion checkpoints use too.
 """
 
@@ -30,6 +32,7 @@ from typing import Any
 
 from omegaconf import DictConfig
 
+from sim.config.errors import ConfigError
 from sim.runs.records import Summary
 from sim.runs.store import RECORD, config_hash, launch_id, read_json
 
@@ -37,7 +40,7 @@ log = logging.getLogger(__name__)
 
 STASH = ".stash"
 
-Simulate = Callable[[DictConfig, Path], Summary]
+Simulate = Callable[[DictConfig, Path, Any], Summary]  # (config, job dir, checkpoint or None)
 
 
 def read_record(job_dir: Path) -> dict[str, Any]:
@@ -132,8 +135,8 @@ def resumable(
     """Run one sweep job into ``job_dir`` unless a finished result of its config exists.
 
     Returns the summary (reused or new). ``job.json`` says which: ``outcome`` is ``ran``,
-    ``reused`` (in place) or ``copied`` (from ``source``); with the process id and the
-    torch threads of the job that decided it.
+    ``resumed`` (from its own checkpoint), ``reused`` (in place) or ``copied`` (from
+    ``source``); with the process id and the torch threads of the job that decided it.
     """
     digest = config_hash(cfg)
     record: dict[str, Any] = {
@@ -155,10 +158,29 @@ def resumable(
             write_record(job_dir, {**record, "outcome": "copied", "source": str(source)})
             log.info("%s: config %s finished in %s, copied", job_dir, digest[:12], source)
             return _loaded(job_dir)
+        payload = _interrupted(cfg, job_dir)
         write_record(job_dir, {**record, "outcome": "running"})
-    summary = simulate(cfg, job_dir)
-    write_record(job_dir, {**record, "outcome": "ran"})
+    summary = simulate(cfg, job_dir, payload)
+    outcome = {"outcome": "ran"} if payload is None else {"outcome": "resumed"}
+    write_record(job_dir, {**record, **outcome})
     return summary
+
+
+def _interrupted(cfg: DictConfig, job_dir: Path) -> dict[str, Any] | None:
+    """The checkpoint an interrupted run of this same config left in ``job_dir``, if it
+    can be continued (otherwise the job starts over, and says why)."""
+    from sim.runs import checkpoint
+    from sim.runs.session import resume_payload
+
+    if not (job_dir / checkpoint.FILE).is_file():
+        return None
+    try:
+        payload = resume_payload(cfg, job_dir)
+    except ConfigError as err:
+        log.warning("%s: cannot continue its checkpoint (%s); starting over", job_dir, err)
+        return None
+    log.info("%s: continuing from iteration %s", job_dir, payload["world"].get("iteration"))
+    return payload
 
 
 def _loaded(job_dir: Path) -> Summary:

@@ -38,6 +38,35 @@ class Dataset:
     def features(self) -> int:
         return int(self.x_train.shape[1])
 
+    def flaws(self) -> list[str]:
+        """What makes the data set unusable, one line each (empty when it is whole):
+        samples and labels of different lengths, train and test samples of different
+        shapes, labels outside ``0..classes-1``, an empty split."""
+        found = []
+        for split, x, y in (
+            ("train", self.x_train, self.y_train),
+            ("test", self.x_test, self.y_test),
+        ):
+            if len(x) != len(y):
+                found.append(f"{len(x)} {split} samples but {len(y)} {split} labels")
+            if len(y) == 0:
+                found.append(f"the {split} split is empty")
+            elif y.is_floating_point() or y.dim() != 1:
+                found.append(f"{split} labels must be integers, one per sample")
+            else:
+                low, high = int(y.min()), int(y.max())
+                if low < 0 or high >= self.classes:
+                    found.append(
+                        f"{split} labels span {low}..{high}, outside the {self.classes} classes "
+                        f"0..{self.classes - 1}"
+                    )
+        if tuple(self.x_train.shape[1:]) != tuple(self.x_test.shape[1:]):
+            shape = lambda t: "x".join(map(str, t.shape[1:])) or "scalar"  # noqa: E731
+            found.append(
+                f"train samples are {shape(self.x_train)} but test samples {shape(self.x_test)}"
+            )
+        return found
+
     def arrays(self) -> dict[str, np.ndarray]:
         """As numpy arrays (what the data-set cache stores)."""
         tensors = {"x_train": self.x_train, "y_train": self.y_train}
@@ -187,8 +216,8 @@ def read_idx(path: Path) -> np.ndarray:
 
 def _idx(root: Path, stem: str) -> np.ndarray:
     for name in (stem, f"{stem}.gz", stem.replace("-idx", ".idx")):
-        if (root / name).is_file():
-            return read_idx(root / name)
+        if (root / name).exists():
+            return read_idx(root / name)  # a directory there is named as one
     raise ConfigError(
         f"data.root={root}: no {stem}[.gz] there; data=mnist reads the four MNIST IDX files "
         f"from disk and never downloads them (or use data=mnist_synthetic)"
@@ -204,6 +233,11 @@ def mnist(root: str, samples: Samples = 0, seed: Count = 0) -> Dataset:
         raise ConfigError(f"data.root={root} is not a directory holding the MNIST IDX files")
     x_tr, y_tr = _idx(base, "train-images-idx3-ubyte"), _idx(base, "train-labels-idx1-ubyte")
     x_te, y_te = _idx(base, "t10k-images-idx3-ubyte"), _idx(base, "t10k-labels-idx1-ubyte")
+    shape = lambda a: torch.empty(a.shape, device="meta")  # noqa: E731  (the images' shape)
+    label = lambda a: torch.from_numpy(a.astype(np.int64))  # noqa: E731
+    found = Dataset(shape(x_tr), label(y_tr), shape(x_te), label(y_te), classes=10).flaws()
+    if found:  # every file is checked whole, before any of it is used
+        raise ConfigError(*(f"data.root={root}: {line}" for line in found))
     if samples > 0:
         x_tr, y_tr = x_tr[:samples], y_tr[:samples]
     flat = lambda a: a.reshape(len(a), -1).astype(np.float32) / 255.0  # noqa: E731

@@ -210,6 +210,8 @@ class GradientOracle:
 
     def unit(self, m: PartSum) -> int | None:
         """The part ``p`` when ``m`` is exactly ``g_p``, else None."""
+        if m.unit is not None:
+            return m.unit
         nz = torch.nonzero(m.coeffs).flatten()
         if len(nz) == 1 and not m.coeffs.is_complex() and float(m.coeffs[nz[0]]) == 1.0:
             return int(nz[0])
@@ -259,11 +261,12 @@ class GradientOracle:
     def stack(self, messages: Sequence[Message]) -> torch.Tensor:
         """(k, d) rows of ``messages``; in batched mode, ``all_parts()`` itself (no copy)
         when the messages are exactly ``g_0 .. g_{P-1}`` in order."""
-        symbolic = [m for m in messages if isinstance(m, PartSum) and not m.coeffs.is_complex()]
-        if self.batched and len(symbolic) == len(messages) == self.parts:
-            coeffs = torch.stack([m.coeffs for m in symbolic])  # (P, P)
-            if torch.equal(coeffs, torch.eye(self.parts, dtype=coeffs.dtype)):
-                return self.all_parts()
+        if (
+            self.batched
+            and len(messages) == self.parts
+            and all(isinstance(m, PartSum) and self.unit(m) == p for p, m in enumerate(messages))
+        ):
+            return self.all_parts()
         return torch.stack([self.materialize(m) for m in messages])
 
     def loss_tensor(self) -> torch.Tensor:
