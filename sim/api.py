@@ -17,11 +17,13 @@ files are written as the command line writes them (figures with ``figures=True``
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
-from omegaconf import DictConfig, open_dict
+from omegaconf import DictConfig, OmegaConf, open_dict
 
-from sim.runs.store import Result, load_run, load_runs, load_sweep
+from sim.runs.store import Result, load_run, load_runs, load_sweep, parse_overrides
 
 __all__ = ["Result", "compose", "load_run", "load_runs", "load_sweep", "run"]
 
@@ -70,4 +72,6 @@ def run(
     flags = [f"progress={str(progress).lower()}", f"outputs.figures={str(figures).lower()}"]
     cfg = compose([*flags, *overrides], config_dir)
     label = " ".join(o for o in overrides if not o.startswith(("hydra.", "progress=")))
-    return execute(cfg, None if out_dir is None else Path(out_dir), label=label)
+    result = execute(cfg, None if out_dir is None else Path(out_dir), label=label)
+    resolved: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)  # type: ignore[assignment]
+    return replace(result, overrides=parse_overrides(overrides), resolved=resolved)

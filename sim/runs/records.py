@@ -93,6 +93,7 @@ class Summary:
     iterations_with_adversaries: int = 0
     guarantee_held: bool | None = None  # None: not known (timing only)
     parameters: int = 0
+    classes: int | None = None  # classes of the data set (chance accuracy: 1/classes)
     model_digest: str | None = None  # SHA-256 of the final parameters' bytes; None: timing only
     workload: str = "gradients"
     mean_iteration_time_s: float = NAN
