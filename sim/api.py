@@ -16,7 +16,8 @@ files are written as the command line writes them (figures with ``figures=True``
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,23 @@ def compose(overrides: Sequence[str] = (), config_dir: str | Path | None = None)
     return validate.check(cfg)
 
 
+@contextmanager
+def torch_threads(threads: int) -> Iterator[None]:
+    """``threads > 0``: torch uses that many CPU threads in the block (as a command line
+    with ``threads=N`` does; the bits of some results depend on it), then what it had."""
+    if threads <= 0:
+        yield
+        return
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def run(
     overrides: Sequence[str] = (),
     out_dir: str | Path | None = None,
@@ -72,6 +90,7 @@ def run(
     flags = [f"progress={str(progress).lower()}", f"outputs.figures={str(figures).lower()}"]
     cfg = compose([*flags, *overrides], config_dir)
     label = " ".join(o for o in overrides if not o.startswith(("hydra.", "progress=")))
-    result = execute(cfg, None if out_dir is None else Path(out_dir), label=label)
+    with torch_threads(int(cfg.threads)):
+        result = execute(cfg, None if out_dir is None else Path(out_dir), label=label)
     resolved: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)  # type: ignore[assignment]
     return replace(result, overrides=parse_overrides(overrides), resolved=resolved)

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import re
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -69,17 +71,30 @@ def test_pages_notebooks_and_index_are_built_from_the_sources() -> None:
 def test_every_exercise_has_a_command_and_an_answer(lesson: Any) -> None:
     assert len(lesson.exercises) >= 3
     page = (COURSE / lesson.page).read_text()
-    notebook = (COURSE / lesson.notebook).read_text()
+    cells = json.loads((COURSE / lesson.notebook).read_text())["cells"]
+    notebook = "".join("".join(c["source"]) for c in cells)
     for ex in lesson.exercises:
         assert ex.run.startswith(("python -m sim -m experiment=", "python -m sim.report"))
         assert len(ex.answer.split()) >= 15 and "ANSWER" not in ex.answer
         first = ex.answer.strip().splitlines()[0]
-        assert first in page and json.dumps(first)[1:-1] in notebook
-    assert page.count("<summary>Answer</summary>") == len(lesson.exercises)
+        assert first in page and first in notebook and ex.run in page and ex.run in notebook
+    for text in (page, notebook):
+        assert text.count("<summary>Answer</summary>") == len(lesson.exercises)
+
+
+@pytest.fixture
+def own_threads(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A lesson's ``threads: 1`` sets torch's threads in this process: put them back."""
+    import torch
+
+    before = torch.get_num_threads()
+    monkeypatch.setenv("OMP_NUM_THREADS", os.environ.get("OMP_NUM_THREADS", ""))
+    yield
+    torch.set_num_threads(before)
 
 
 def test_an_exercise_writes_next_to_its_lesson(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, own_threads: None
 ) -> None:
     monkeypatch.chdir(tmp_path)
     shrink = ["train.iterations=2", "outputs.figures=false"]  # the first names the folders

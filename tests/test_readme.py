@@ -9,6 +9,7 @@ the test, so a new README example cannot go unexecuted. The Python API example i
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import subprocess
@@ -45,7 +46,9 @@ def readme_commands() -> list[tuple[str, list[str]]]:
 
 
 def run(args: list[str], cwd: Path, timeout: int = 600) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
+    return subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=timeout,
+                          env=env)  # fmt: skip
 
 
 def sim(words: list[str], tmp: Path) -> subprocess.CompletedProcess[str]:
@@ -109,8 +112,9 @@ def test_the_first_run_prints_what_the_readme_shows(tmp_path: Path) -> None:
     p = run(["make", "-o", ".venv/.installed", "run", f"PY={sys.executable}",
              f"ARGS=hydra.run.dir={tmp_path}"], ROOT)  # fmt: skip
     assert p.returncode == 0, p.stderr[-2000:]
-    result = p.stdout.strip().splitlines()[-1]
-    assert result.split(": ", 1)[1] == shown[1].split(": ", 1)[1]
+    lines = [x for x in p.stdout.splitlines() if not x.startswith("make")]
+    assert lines[0].endswith(f"-m sim hydra.run.dir={tmp_path}"), lines  # the recipe
+    assert lines[-1].split(": ", 1)[1] == shown[1].split(": ", 1)[1]
 
 
 def _links(page: Path) -> list[str]:

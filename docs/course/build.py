@@ -221,14 +221,14 @@ it. -->
 
 # A short course on Byzantine-robust training, with draco-sim
 
-{count} lessons, each one command that runs on a laptop CPU in under a minute (after the
-one-time `make install`; `python benchmarks/lessons.py` times them), each producing the
-figure the lesson talks about. Every lesson is a Hydra sweep of a shipped scenario
-(`sim/scenarios/experiment/lesson_*.yaml`); its runs land in `outputs/course/lesson_N/`,
-one numbered folder per run, and the sweep writes its comparison figures and tables next
-to them (`accuracy_vs_time.png`, `time_to_target.png`, `accuracy_heatmap.png` when two
-settings vary, `table.md`, `summary.md`). Each run folder also holds `report.html` (open
-it in a browser), `metrics.csv` and `summary.json`.
+The course has {count} lessons, each one command that runs on a laptop CPU in under a
+minute (after the one-time `make install`; `python benchmarks/lessons.py` times them),
+each producing the figure the lesson talks about. Every lesson is a Hydra sweep of a
+shipped scenario (`sim/scenarios/experiment/lesson_*.yaml`); its runs land in
+`outputs/course/lesson_N/`, one numbered folder per run, and the sweep writes its
+comparison figures and tables next to them (`accuracy_vs_time.png`, `time_to_target.png`,
+`accuracy_heatmap.png` when two settings vary, `table.md`, `summary.md`). Each run folder
+also holds `report.html` (open it in a browser), `metrics.csv` and `summary.json`.
 
 Each lesson ends with exercises: the lesson's command with one setting changed, and a
 folded answer to check against what the command prints. An exercise writes next to the
