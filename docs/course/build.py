@@ -247,7 +247,9 @@ adds Jupyter itself).
 The data is MNIST-1D (made locally by the `mnist1d` package, no download), the model a
 small MLP, trained for a few dozen iterations: accuracies stay modest — the point is the
 comparison, not the final number. The figures were made with exactly these commands;
-yours should match them bit for bit on a CPU (same seed, same bytes).
+yours should match them bit for bit (the lessons pin `threads: 1`, since the number of
+CPU threads can change the last bits of a sum; a CPU of another kind may round
+differently still).
 """
 
 
