@@ -16,12 +16,15 @@ files are written as the command line writes them (figures with ``figures=True``
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
-from omegaconf import DictConfig, open_dict
+from omegaconf import DictConfig, OmegaConf, open_dict
 
-from sim.runs.store import Result, load_run, load_runs, load_sweep
+from sim.runs.store import Result, load_run, load_runs, load_sweep, parse_overrides
 
 __all__ = ["Result", "compose", "load_run", "load_runs", "load_sweep", "run"]
 
@@ -62,6 +65,23 @@ def compose(overrides: Sequence[str] = (), config_dir: str | Path | None = None)
     return validate.check(cfg)
 
 
+@contextmanager
+def torch_threads(threads: int) -> Iterator[None]:
+    """``threads > 0``: torch uses that many CPU threads in the block (as a command line
+    with ``threads=N`` does; the bits of some results depend on it), then what it had."""
+    if threads <= 0:
+        yield
+        return
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def run(
     overrides: Sequence[str] = (),
     out_dir: str | Path | None = None,
@@ -70,11 +90,14 @@ def run(
     config_dir: str | Path | None = None,
 ) -> Result:
     """Run one scenario; its summary and records (see the module doc)."""
+    from sim.config.inputs import output_dir
     from sim.runs.session import execute
 
     flags = [f"progress={str(progress).lower()}", f"outputs.figures={str(figures).lower()}"]
-    from sim.config.inputs import output_dir
-
     cfg = compose([*flags, *overrides], config_dir)
     label = " ".join(o for o in overrides if not o.startswith(("hydra.", "progress=")))
-    return execute(cfg, None if out_dir is None else output_dir("out_dir", out_dir), label=label)
+    where = None if out_dir is None else output_dir("out_dir", out_dir)
+    with torch_threads(int(cfg.threads)):
+        result = execute(cfg, where, label=label)
+    resolved: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)  # type: ignore[assignment]
+    return replace(result, overrides=parse_overrides(overrides), resolved=resolved)

@@ -49,8 +49,10 @@ def register() -> None:
     """Everything Hydra must know before it composes: every option (the sweeper is a
     Hydra plugin, ``hydra_plugins/draco_sim``, found by Hydra itself)."""
     from sim.config.options import register as register_options
+    from sim.sweep.dirs import register_resolvers
 
     register_options()
+    register_resolvers()
 
 
 def task_config(cfg: DictConfig) -> DictConfig:

@@ -1,7 +1,7 @@
 """Scenarios whose results were recorded before the config redesign (``digests.json``).
 
 Each case is a list of overrides. ``BASE`` shrinks a run; ``FULL`` cases run as the
-README shows them. ``tests/test_digests.py`` reruns every case and compares its
+docs show them. ``tests/test_digests.py`` reruns every case and compares its
 ``model_digest`` (or, for timing-only runs, its simulated time) with the record.
 """
 
@@ -13,7 +13,7 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 BASE = ["progress=false", "train.iterations=6", "trace.iterations=2"]
 DATA = ["data=synthetic", "data.samples=1000"]
 
-# README commands, run as written (full length)
+# commands the README and docs/ show, run as written (full length)
 FULL: dict[str, list[str]] = {
     "default": [],
     "readme_draco_r3_n9": ["code=repetition", "code.r=3", "cluster.workers=9",

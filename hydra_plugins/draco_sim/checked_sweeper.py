@@ -8,12 +8,15 @@ once with the same one-line errors as a single run, prefixed by the job
 (``error: job 3 (adversary=nans cluster.workers=10): ...``), and runs nothing. It lives
 in Hydra's plugin package because Hydra instantiates sweepers only from there.
 
+It fixes the sweep dir once for all jobs (:mod:`sim.sweep.dirs`), and hands the
+launcher the configs its checks composed instead of composing each job a second time.
 Under the joblib launcher it also starts the fork server the workers are forked from
 (:mod:`sim.sweep.workers`).
 """
 
+import copy
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from hydra._internal.core_plugins.basic_sweeper import BasicSweeper, BasicSweeperConf
@@ -25,6 +28,7 @@ from sim.config.errors import ConfigError
 from sim.config.friendly import explain
 from sim.config.inputs import output_dir
 from sim.config.presets import conflicts
+from sim.sweep.dirs import pin
 from sim.sweep.workers import start_fork_server
 
 
@@ -33,9 +37,31 @@ class CheckedSweeperConf(BasicSweeperConf):
     _target_: str = "hydra_plugins.draco_sim.checked_sweeper.CheckedSweeper"
 
 
+class Composed:
+    """A config loader that gives each job the config the checks already composed for
+    it (once), and asks the real loader for anything else."""
+
+    def __init__(self, loader: Any) -> None:
+        self.loader = loader
+        self.made: dict[tuple[str, ...], DictConfig] = {}
+
+    def load_sweep_config(self, master: DictConfig, overrides: list[str]) -> DictConfig:
+        made = self.made.pop(tuple(overrides), None)
+        return made if made is not None else self.loader.load_sweep_config(master, overrides)
+
+    def __getattr__(self, name: str) -> Any:
+        if name in ("loader", "made"):  # not set yet (while unpickling)
+            raise AttributeError(name)
+        return getattr(self.loader, name)
+
+
 class CheckedSweeper(BasicSweeper):
     def setup(self, *, hydra_context: Any, task_function: Any, config: DictConfig) -> None:
         super().setup(hydra_context=hydra_context, task_function=task_function, config=config)
+        pin(config)  # every job under the sweep dir this command line names
+        self.composed = Composed(hydra_context.config_loader)
+        assert self.launcher is not None
+        self.launcher.hydra_context = replace(hydra_context, config_loader=self.composed)  # type: ignore[attr-defined]
         if "joblib" in str(OmegaConf.select(config, "hydra.launcher._target_", default="")):
             start_fork_server()  # its imports overlap with the checks below
 
@@ -63,10 +89,11 @@ class CheckedSweeper(BasicSweeper):
                 lines = explain(exc, list(overrides)) or [str(exc).splitlines()[0]]
                 found += [f"{job}: {line}" for line in lines]
                 continue
-            problems = conflicts(cfg, loader)
-            with open_dict(cfg):
-                del cfg["hydra"]
-            problems = problems or validate.problems(cfg)
+            self.composed.made[tuple(overrides)] = cfg
+            task = copy.deepcopy(cfg)
+            with open_dict(task):
+                del task["hydra"]
+            problems = conflicts(cfg, loader) or validate.problems(task)
             found += [f"{job}: {line}" for line in problems]
         if found:
             raise ConfigError(*found)

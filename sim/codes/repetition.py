@@ -21,9 +21,9 @@ class RepetitionCode:
     votes_per_part = True  # candidates are parts' vote winners (sim/codes/distortion.py)
 
     def __init__(self, n: int, r: AtLeastOne = 3, tolerance: NonNegative = 0.0) -> None:
-        """``tolerance``: 0 for bitwise equality; > 0: the largest absolute difference
-        between two copies that still counts as equal (for GPUs whose kernels are not
-        bit-deterministic)."""
+        """``r``: copies of each data part (the group size); ``tolerance``: 0 for bitwise
+        equality; > 0: the largest absolute difference between two copies that still
+        counts as equal (for GPUs whose kernels are not bit-deterministic)."""
         self.n, self.r, self.tolerance = n, r, tolerance
         self.parts = n // r
         shared = [one_hot(g, self.parts) for g in range(self.parts)]

@@ -41,23 +41,23 @@ class OracleMode(Enum):
 
 @dataclass
 class ClusterConf:
-    workers: AtLeastOne = 15
+    workers: AtLeastOne = 15  # n, the simulated workers
 
 
 @dataclass
 class TrainConf:
-    iterations: AtLeastOne = 200
+    iterations: AtLeastOne = 200  # synchronous SGD steps
     batch_size: AtLeastOne = 600  # distinct samples per iteration, split evenly into data parts
-    lr: Positive = 0.5
+    lr: Positive = 0.5  # SGD step size
     eval_every: AtLeastOne = 10  # test-set evaluation period (and always at the last iteration)
     oracle: OracleMode = OracleMode.fast  # how gradients are computed (same numbers, see docs)
 
 
 @dataclass
 class PSConf:
-    wait: Wait = Wait.all
+    wait: Wait = Wait.all  # when the PS stops waiting for messages
     k: Count = 0  # for wait=first_k; 0 means n
-    deadline_s: Annotated[float, Range(lambda v: v > 0, "a positive number")] = 1.0
+    deadline_s: Annotated[float, Range(lambda v: v > 0, "a positive number")] = 1.0  # wait=deadline
     flops: Positive = 1e10  # scalar operations per second the PS sustains (cost model)
 
 
@@ -82,6 +82,7 @@ class OutputsConf:
     trace: bool = True  # trace.json
     figures: bool = True  # training.png, timeline.png (sweeps of many short runs: false)
     report: bool = True  # report.html
+    title: str = ""  # what the figures' titles call the run first (a lesson's name)
 
 
 @dataclass
@@ -91,10 +92,10 @@ class CheckpointConf:
 
 @dataclass
 class Config:
-    seed: Count = 0
-    device: Device = Device.auto
-    workload: Workload = Workload.gradients
-    progress: bool = True
+    seed: Count = 0  # every random stream of the run derives from it
+    device: Device = Device.auto  # where gradients are computed; auto: cuda if present
+    workload: Workload = Workload.gradients  # timing_only: message sizes, no learning
+    progress: bool = True  # a progress bar when the terminal is interactive
     cluster: ClusterConf = field(default_factory=ClusterConf)
     train: TrainConf = field(default_factory=TrainConf)
     ps: PSConf = field(default_factory=PSConf)

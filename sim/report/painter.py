@@ -1,11 +1,12 @@
-"""Figures drawn by a helper process that starts with the run.
+"""Figures drawn by a child process that starts with the run.
 
 Importing matplotlib costs about as much as the default scenario's whole simulation.
 A :class:`Painter` starts ``python -m sim.report.painter`` when the run starts; the
 child imports matplotlib and the drawing functions while the simulation runs on the
 other core, then waits. At the end the run sends it what to draw (the records and the
 trace, pickled) and gets back, per figure, ``None`` or the error it met; the child then
-waits for the next run of the same process (a sweep's jobs share it). Each figure
+waits for the next run of the same process (a sweep's jobs share it, and the sweep's
+own comparison figures are drawn by it at the end). Each figure
 is written to a temporary name and renamed, so it is whole or absent.
 
 When the child cannot start or dies without an answer, the figures are drawn in the
@@ -26,7 +27,10 @@ from typing import Any
 # figure name -> (drawing function as "module:function", keyword arguments but the path)
 Request = dict[str, tuple[str, dict[str, Any]]]
 TRAINING, TIMELINE = "sim.report.plots:training_curves", "sim.report.timeline:timeline"
-DRAWERS = (TRAINING, TIMELINE)
+PROGRESS = "sim.report.compare:accuracy_vs_time"
+TO_TARGET = "sim.report.compare:time_to_target_bars"
+HEATMAP = "sim.report.compare:accuracy_heatmap"
+DRAWERS = (TRAINING, TIMELINE, PROGRESS)
 
 
 def resolve(spec: str) -> Callable[..., None]:

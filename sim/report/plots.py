@@ -2,8 +2,9 @@
 
 Two panels over the iterations (simulated time on the top axis): the training loss, and
 the test accuracy on [0, 1] with the chance level. Iterations whose update was corrupted
-or that failed to decode are marked red; a run that diverged ends in a red cross. The
-title names the scenario (what the command line changed) and its outcome.
+or that failed to decode are marked red; a run that diverged ends in a red cross on both
+panels, with the iteration where it stopped. The title names the run (what the command
+line changed), the line under it the scenario, the next one its outcome.
 """
 
 from __future__ import annotations
@@ -29,14 +30,16 @@ def training_curves(
     outcome: str = "",
     classes: int | None = None,
     diverged: bool = False,
+    scenario: str = "",
 ) -> None:
-    """Draw ``rows`` into ``path``; ``title`` names the run, ``outcome`` sums it up."""
+    """Draw ``rows`` into ``path``; ``title`` names the run, ``scenario`` says what it
+    was, ``outcome`` sums it up."""
     it = np.array([r.iteration for r in rows], dtype=float)
     t = np.array([r.sim_time_s for r in rows])
     loss = np.array([r.loss for r in rows])
     ev = [r for r in rows if not math.isnan(r.accuracy)]
-    fig = Figure(figsize=(10, 4.2))
-    ax_loss, ax_acc = fig.subplots(1, 2)
+    fig = Figure(figsize=(10, 4.6))
+    ax_loss, ax_acc = fig.subplots(1, 2, sharex=True)
     finite = loss[np.isfinite(loss) & (loss > 0)]
     ax_loss.plot(it, loss, lw=1.2, color="#3b75af")
     if finite.size and finite.max() / finite.min() > 50:
@@ -65,15 +68,22 @@ def training_curves(
             top.set_xlabel("simulated time (s)", fontsize=8)
             top.tick_params(labelsize=7)
     if diverged and len(it):
-        ax_loss.plot(it[-1:], loss[-1:] if np.isfinite(loss[-1]) else [np.nanmax(loss)],
-                     marker="X", ms=10, color=BAD)  # fmt: skip
-        ax_loss.annotate("diverged", (it[-1], np.nanmax(finite) if finite.size else 1),
-                         color=BAD, ha="right", va="top")  # fmt: skip
-    ax_acc.legend(fontsize=7, loc="best")
-    fig.suptitle(title or "draco-sim run", fontsize=10, x=0.01, ha="left")
+        top_loss = float(np.nanmax(finite)) if finite.size else 1.0
+        ax_loss.plot(it[-1:], [loss[-1] if np.isfinite(loss[-1]) else top_loss],
+                     marker="X", ms=10, color=BAD, ls="")  # fmt: skip
+        said = f"diverged at iteration {int(it[-1])}: the run stopped"
+        ax_loss.annotate(said, (it[-1], top_loss), color=BAD, ha="right", va="top",
+                         xytext=(-12, 0), textcoords="offset points", fontsize=8)  # fmt: skip
+        last = ev[-1].accuracy if ev else 1 / (classes or 10)
+        ax_acc.plot([it[-1]], [last], marker="X", ms=10, color=BAD, ls="",
+                    label=f"{said} (no accuracy after it)")  # fmt: skip
+    ax_acc.legend(fontsize=7, loc="upper left")
+    fig.text(0.01, 0.965, title or "draco-sim run", fontsize=10, va="top")
+    if scenario:
+        fig.text(0.01, 0.905, scenario, fontsize=8, va="top")
     if outcome:
-        fig.text(0.01, 0.905, outcome, fontsize=8, color="#444")
-    fig.subplots_adjust(left=0.085, right=0.985, bottom=0.12, top=0.76, wspace=0.25)
+        fig.text(0.01, 0.85, outcome, fontsize=8, color="#444", va="top")
+    fig.subplots_adjust(left=0.085, right=0.985, bottom=0.12, top=0.70, wspace=0.25)
     fig.savefig(path, dpi=100)
 
 

@@ -6,8 +6,8 @@ whatever the PS stopped waiting for is hatched red (cancelled), a message that a
 but was not used is grey, a message held back on purpose is magenta. The PS row shows
 the wait, then decode and aggregate time, with their durations written on it. A black
 triangle marks the arrival that ended the PS's wait (the straggler it waited
-for); rows of adversarial workers are shaded red in the iterations they lie and their
-labels are red.
+for). An adversarial worker's row is shaded red in the iterations it lies, its compute
+and upload are drawn red, and its label says "adversary".
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ COLORS = {
     "link": "#7f8c99",
     "unused": "#c9c9c9",
     "held": "#e377c2",
+    "lie": "#d62728",
 }
 ADVERSARY = "#d62728"
 
@@ -63,6 +64,7 @@ def timeline(
     path: Path,
     iterations: int = 3,
     workers: int = 40,
+    title: str = "",
 ) -> None:
     """Draw the first ``iterations`` traced iterations into ``path`` (nothing if none)."""
     shown = min(iterations, trace.limit, len(rows))
@@ -80,20 +82,13 @@ def timeline(
     fig = Figure()
     ax = fig.subplots()
     starts = [0.0, *(r.sim_time_s for r in rows[: shown - 1])]
+    lying = [{f"w{x}" for x in rec.adversary_ranks.split(";") if x} for rec in rows[:shown]]
     for it, (a, rec) in enumerate(zip(starts, rows[:shown], strict=True)):
         ax.axvline(a * scale, color="k", lw=0.6, ls=":")
         ax.text(a * scale, -0.6, f" iteration {it}", fontsize=8, va="bottom")
-        for r in (int(x) for x in rec.adversary_ranks.split(";") if x):
-            if f"w{r}" in y:
-                ax.barh(
-                    y[f"w{r}"],
-                    (rec.sim_time_s - a) * scale,
-                    left=a * scale,
-                    height=1.0,
-                    color=ADVERSARY,
-                    alpha=0.12,
-                    lw=0,
-                )
+        for label in lying[it] & y.keys():
+            ax.barh(y[label], (rec.sim_time_s - a) * scale, left=a * scale, height=1.0,
+                    color=ADVERSARY, alpha=0.22, lw=0)  # fmt: skip
     bars: dict[tuple[str, str], list[tuple[float, float]]] = defaultdict(list)
     for label, evs in spans.items():
         if label not in y:
@@ -105,6 +100,8 @@ def timeline(
                 style = "unused"
             if name.startswith("hold"):
                 style = "held"
+            if style in ("compute", "uplink") and label in lying[ev["args"]["iteration"]]:
+                style = "lie"
             if "cancelled" in name:
                 style = "cancelled"
             bars[label, style].append((ev["ts"] / 1e6 * scale, ev["dur"] / 1e6 * scale))
@@ -131,18 +128,21 @@ def timeline(
             linewidth=0.5,
         )
     _mark_last_arrivals(ax, spans, y, scale)
-    adversaries = {int(x) for rec in rows[:shown] for x in rec.adversary_ranks.split(";") if x}
-    ax.set_yticks(range(len(labels)), labels, fontsize=7)
-    liars = {f"w{r}" for r in adversaries}
+    adversaries = set().union(*lying)
+    names = [f"adversary {x}" if x in adversaries else x for x in labels]
+    ax.set_yticks(range(len(labels)), names, fontsize=7)
     for tick, label in zip(ax.get_yticklabels(), labels, strict=True):
-        if label in liars:
+        if label in adversaries:
             tick.set_color(ADVERSARY)
             tick.set_fontweight("bold")
     ax.set_ylim(len(labels) - 0.4, -1.5)
     ax.set_xlim(0, end_s * scale * 1.01)
     ax.set_xlabel(f"simulated time ({unit})")
     more = f" (first {len(ranks)} of {n} workers)" if len(ranks) < n else ""
-    ax.set_title(f"First {shown} iterations{more}", fontsize=10)
+    liars = f"; {len(adversaries)} adversar{'y' if len(adversaries) == 1 else 'ies'} (red)"
+    head = f"{title}: " if title else ""
+    ax.set_title(f"{head}first {shown} iterations{more}{liars if adversaries else ''}",
+                 fontsize=10)  # fmt: skip
     height = 2.2 + 0.24 * len(labels)
     fig.set_size_inches(12, height)
     fig.legend(
@@ -157,7 +157,7 @@ def timeline(
             Patch(color=COLORS["decode"], label="PS decodes"),
             Patch(color=COLORS["aggregate"], label="PS aggregates"),
             Patch(color=COLORS["link"], label="link busy"),
-            Patch(color=ADVERSARY, alpha=0.25, label="adversarial worker"),
+            Patch(color=COLORS["lie"], label="adversary: its compute and its message"),
             Line2D([], [], color="k", marker="<", ls="", label="arrival that ended the wait"),
         ],
         loc="lower center",

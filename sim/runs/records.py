@@ -99,6 +99,7 @@ class Summary:
     # corrupted and no skipped update); None: not known (timing only)
     guarantee_held: bool | None = None
     parameters: int = 0
+    classes: int | None = None  # classes of the data set (chance accuracy: 1/classes)
     model_digest: str | None = None  # SHA-256 of the final parameters' bytes; None: timing only
     workload: str = "gradients"
     mean_iteration_time_s: float = NAN

@@ -35,6 +35,7 @@ from tqdm import tqdm
 from sim.codes.distortion import epsilon
 from sim.config.errors import InputFileError
 from sim.report.painter import TIMELINE, TRAINING, FigureError, Painter, Request, painter
+from sim.report.scenario import describe, headline
 from sim.runs import checkpoint
 from sim.runs.interrupt import SIGNALS, Interrupted, Stop, graceful
 from sim.runs.records import IterationRecord, Status, Summary
@@ -185,6 +186,7 @@ class Session:
             iterations_with_adversaries=sum(1 for r in rows if r.adversaries),
             guarantee_held=held,
             parameters=world.parameters(),
+            classes=getattr(getattr(world.math, "data", None), "classes", None),
             model_digest=world.digest(),
             workload=world.cfg.workload.value,
             mean_iteration_time_s=last.sim_time_s / len(rows) if last else nan,
@@ -338,7 +340,8 @@ def standard_outputs(session: Session, summary: Summary) -> dict[str, Output]:
             TRAINING,
             dict(
                 rows=rows,
-                title=f"draco-sim {session.label}".strip(),
+                title=headline(session.label, wanted.title),
+                scenario=describe(identity(world.cfg)),
                 outcome=outcome,
                 classes=None if data is None else data.classes,
                 diverged=summary.status is Status.diverged,
@@ -352,6 +355,7 @@ def standard_outputs(session: Session, summary: Summary) -> dict[str, Output]:
                 rows=rows,
                 iterations=draw.timeline_iterations,
                 workers=draw.timeline_workers,
+                title=headline(session.label, wanted.title),
             ),
         )
     drawer = session.painter or Painter(spawn=False)
@@ -368,7 +372,7 @@ def standard_outputs(session: Session, summary: Summary) -> dict[str, Output]:
     def report(path: Path) -> None:
         from sim.report.html import write_report
 
-        write_report(path.parent, summary)
+        write_report(path.parent, summary, label=session.label)
 
     out: dict[str, Output] = {"trace.json": trace} if wanted.trace else {}
     out.update(dict.fromkeys(request, figure))

@@ -88,6 +88,7 @@ class Result:
     overrides: dict[str, str] = field(default_factory=dict)  # what the command line changed
     given: list[IterationRecord] | None = field(default=None, repr=False)
     signal: int | None = field(default=None, repr=False)  # came while its outputs were written
+    resolved: dict[str, Any] | None = field(default=None, repr=False)  # its config, if known
 
     @property
     def finished(self) -> Summary:
@@ -106,6 +107,17 @@ class Result:
             return self.given
         metrics = None if self.path is None else self.path / "metrics.csv"
         return read_metrics(metrics) if metrics is not None and metrics.is_file() else []
+
+    @cached_property
+    def config(self) -> dict[str, Any]:
+        """The resolved config (the run dir's ``config.yaml``); empty if unknown."""
+        if self.resolved is not None:
+            return self.resolved
+        try:
+            data = yaml.safe_load((self.path / "config.yaml").read_text()) if self.path else {}
+        except (OSError, yaml.YAMLError):
+            return {}
+        return data if isinstance(data, dict) else {}
 
     def label(self, keys: list[str]) -> str:
         return ", ".join(f"{k}={self.overrides.get(k, '-')}" for k in keys) or self.name
