@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,22 @@ SCENARIOS = CONFIG_DIR
 register()
 
 SMALL = ["train.iterations=30", "progress=false", "data=synthetic", "data.samples=2000"]
+
+
+@pytest.fixture(autouse=True)
+def own_threads() -> Iterator[None]:
+    """A run with ``threads=N`` sets torch's threads in this process and OMP_NUM_THREADS
+    for its children: every test gets both back, so a later run's bits (which depend on
+    the thread count) do not depend on the tests before it."""
+    import torch
+
+    before, env = torch.get_num_threads(), os.environ.get("OMP_NUM_THREADS")
+    yield
+    torch.set_num_threads(before)
+    if env is None:
+        os.environ.pop("OMP_NUM_THREADS", None)
+    else:
+        os.environ["OMP_NUM_THREADS"] = env
 
 
 def make_cfg(*overrides: str, small: bool = True) -> DictConfig:

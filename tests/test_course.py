@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import re
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -82,19 +80,8 @@ def test_every_exercise_has_a_command_and_an_answer(lesson: Any) -> None:
         assert text.count("<summary>Answer</summary>") == len(lesson.exercises)
 
 
-@pytest.fixture
-def own_threads(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """A lesson's ``threads: 1`` sets torch's threads in this process: put them back."""
-    import torch
-
-    before = torch.get_num_threads()
-    monkeypatch.setenv("OMP_NUM_THREADS", os.environ.get("OMP_NUM_THREADS", ""))
-    yield
-    torch.set_num_threads(before)
-
-
 def test_an_exercise_writes_next_to_its_lesson(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, own_threads: None
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
     shrink = ["train.iterations=2", "outputs.figures=false"]  # the first names the folders
