@@ -41,6 +41,7 @@ from sim.runs.trace import Trace
 from sim.timing import TimingOnly, count_parameters
 from sim.training import splits
 from sim.training.datasets import Dataset, shape_of
+from sim.training.models import batch_norm_problem
 from sim.training.optimizer import ServerSGD
 from sim.training.oracle import GradientOracle
 from sim.world import World
@@ -167,6 +168,8 @@ def learning(
             classes=data.classes,
             in_shape=data.shape,
         )
+    if why := batch_norm_problem(model):
+        raise ConfigError(f"model={cfg.model._target_}: {why}")
     model = model.to(dev)
     train = cfg.train
     mode = train.oracle

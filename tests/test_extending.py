@@ -163,6 +163,15 @@ class TinyCNN(nn.Module):
 
     def forward(self, x):
         return self.fc(self.conv(x).relu().flatten(1))
+
+
+class Normed(TinyCNN):
+    def __init__(self, in_shape: tuple, classes: int) -> None:
+        super().__init__(in_shape, classes)
+        self.norm = nn.BatchNorm2d(4)
+
+    def forward(self, x):
+        return self.fc(self.norm(self.conv(x)).relu().flatten(1))
 """
 
 
@@ -185,4 +194,11 @@ def test_a_users_module_named_by_target_trains_from_the_cli(tmp_path: Path) -> N
     p = draco_sim(tmp_path, *BASE, "model._target_=userpkg.TinyCNN", "model.hidden=[4]")
     assert p.returncode == 2 and p.stderr.strip() == (
         "error: model.hidden: no such key; valid keys: channels"
+    )
+    p = draco_sim(tmp_path, *BASE, "data=mnist_synthetic", "data.samples=200",
+                  "model._target_=userpkg.Normed", f"hydra.run.dir={tmp_path / 'bn'}")  # fmt: skip
+    assert p.returncode == 2 and p.stderr.strip() == (
+        "error: model=userpkg.Normed: the model has batch-norm layers (norm): a part's "
+        "gradient would depend on the simulator's batching and the running statistics are "
+        "never sent to the PS; use nn.GroupNorm (as model=resnet18 does) or no normalization"
     )

@@ -59,7 +59,8 @@ class Scaled(nn.Module):
 
 
 class Wired(nn.Module):
-    """A residual block with layer norm and an in-place ReLU on a recorded output."""
+    """A residual block with layer norm, and in-place ReLUs on recorded outputs (a first
+    layer's and a norm's)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -67,7 +68,7 @@ class Wired(nn.Module):
         self.relu = nn.ReLU(inplace=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.b(x + self.relu(self.norm(self.a(x))))
+        return self.b(x + self.relu(self.norm(self.relu(self.a(x)))))
 
 
 CASES = {
@@ -75,6 +76,15 @@ CASES = {
     "cnn_cifar": (lambda: CNNCifar((3, 8, 8), 10), (3, 8, 8)),
     "resnet18": (lambda: ResNet18((3, 8, 8), 10, groups=8), (3, 8, 8)),
     "wired": (Wired, (12,)),
+    "strided": (  # both convolution routes: narrow patches, a grouped wide one
+        lambda: nn.Sequential(
+            nn.Conv2d(2, 4, 3, stride=2, padding=2, dilation=2),
+            nn.Conv2d(4, 4, 3, padding=2, dilation=2, groups=2, bias=False),
+            nn.Flatten(),
+            nn.Linear(100, 5),
+        ),
+        (2, 9, 9),
+    ),
     "fallback": (Scaled, (12,)),
 }
 

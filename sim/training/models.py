@@ -38,6 +38,27 @@ class MLP(nn.Sequential):
         return super().forward(x.flatten(1))  # a (batch, features) input is returned as is
 
 
+def batch_norm_problem(model: nn.Module) -> str | None:
+    """Why a model with batch norm cannot be simulated honestly (None without one).
+
+    Batch norm normalizes a sample with its batch's statistics: a part's gradient would
+    depend on how the simulator batches samples rather than on the part alone, and each
+    worker's running statistics would have to reach the PS, which the protocol does not
+    send. Group norm normalizes each sample by itself."""
+    found = [
+        name
+        for name, mod in model.named_modules()
+        if isinstance(mod, nn.modules.batchnorm._BatchNorm)
+    ]
+    if not found:
+        return None
+    return (
+        f"the model has batch-norm layers ({', '.join(found[:3])}): a part's gradient would "
+        f"depend on the simulator's batching and the running statistics are never sent to "
+        f"the PS; use nn.GroupNorm (as model=resnet18 does) or no normalization"
+    )
+
+
 def image(in_shape: tuple[int, ...], model: str, smallest: int) -> tuple[int, int, int]:
     """``in_shape`` as (channels, height, width), or an error naming what was given."""
     if len(in_shape) != 3:

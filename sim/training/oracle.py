@@ -47,7 +47,7 @@ from sim.training.optimizer import Momenta
 log = logging.getLogger(__name__)
 
 CHUNK_BYTES = 64 * 2**20  # temporaries per chunk of parts in all_parts()
-EVAL_CHUNK = 1000  # test samples per forward pass when evaluating a model that is no MLP
+EVAL_CHUNK = 1000  # test samples per forward pass when evaluating a model that is not an MLP
 
 
 class GradientOracle:
@@ -72,8 +72,9 @@ class GradientOracle:
             offset += p.numel()
         self.params = params
         self.d = int(self.theta.numel())
-        self.mlp = layerwise.linear_slots(model, params) is not None
-        self.slots = None if reference else layerwise.linear_slots(model, params)
+        slots = layerwise.linear_slots(model, params)
+        self.mlp = slots is not None
+        self.slots = None if reference else slots
         self.engine: partgrads.PartGrads | None = None
         if not reference and self.slots is None:
             found, why = partgrads.layers(model, params)
