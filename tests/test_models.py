@@ -131,14 +131,18 @@ def test_a_model_the_products_cannot_follow_is_said_once(caplog: pytest.LogCaptu
     [
         ("lenet", ["data=mnist_synthetic", "data.samples=200", "train.iterations=2"]),
         ("cnn_cifar", ["data=cifar10_synthetic", "data.samples=200", "train.iterations=2"]),
-        ("resnet18", ["data=cifar10_synthetic", "data.samples=20", "train.iterations=1"]),
+        pytest.param(
+            "resnet18",
+            ["data=cifar10_synthetic", "data.samples=20", "train.iterations=1"],
+            marks=pytest.mark.slow,  # the default tier checks its part gradients above
+        ),
     ],
 )
 def test_draco_under_a_reverse_adversary_keeps_the_adversary_free_model(
     run: Run, model: str, data: list[str]
 ) -> None:
     """Must show 2, small: a CNN under DRACO r=3 with one liar trains exactly the model
-    trained with no liar (the ResNet-18 run at full size is in the slow tier)."""
+    trained with no liar (ResNet-18 small and at full size: the slow tier)."""
     small = [f"model={model}", *data, "code=repetition", "code.r=3", "cluster.workers=9"]
     small += ["train.batch_size=6"]
     attacked = run(*small, "adversary=reverse", "adversary.count=1")
