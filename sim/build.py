@@ -4,14 +4,16 @@ Every option is made the same way (:func:`make`): its ``_target_`` is called wit
 option's own settings, plus the *provided* arguments its signature asks for (the
 simulator's facts, declared per group in :data:`sim.config.options.GROUPS`: ``n`` and
 ``gen`` for codes, ``n``, ``f``, ``code`` and ``rule`` for adversary strategies,
-``workers`` for topologies, ``in_features`` and ``classes`` for models). Settings every option of a
-group shares (an adversary's placement, a rule's pre-aggregators, the workers' speed
-factors) are the builder's to use.
+``workers`` for topologies, ``in_features``, ``classes`` and ``in_shape`` for models).
+Settings every option of a group shares (an adversary's placement, a rule's
+pre-aggregators, the workers' speed factors, the data split) are the builder's to use.
 """
 
 from __future__ import annotations
 
 import inspect
+import logging
+from math import prod
 from typing import Any
 
 import numpy as np
@@ -37,9 +39,14 @@ from sim.nodes.worker import Worker
 from sim.protocol import Learning
 from sim.runs.trace import Trace
 from sim.timing import TimingOnly, count_parameters
-from sim.training.datasets import BatchSampler, Dataset, shape_of
+from sim.training import splits
+from sim.training.datasets import Dataset, shape_of
+from sim.training.models import batch_norm_problem
+from sim.training.optimizer import ServerSGD
 from sim.training.oracle import GradientOracle
 from sim.world import World
+
+log = logging.getLogger(__name__)
 
 STREAMS = (
     "data",
@@ -161,16 +168,51 @@ def learning(
         raise ConfigError(*(f"data={cfg.data._target_}: {line}" for line in found))
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(int(seeds["model"].generate_state(1)[0]))
-        model = make("model", cfg.model, in_features=data.features, classes=data.classes)
+        model = make(
+            "model",
+            cfg.model,
+            in_features=data.features,
+            classes=data.classes,
+            in_shape=data.shape,
+        )
+    if why := batch_norm_problem(model):
+        raise ConfigError(f"model={cfg.model._target_}: {why}")
     model = model.to(dev)
-    mode = cfg.train.oracle
+    train = cfg.train
+    mode = train.oracle
     # a nonlinear rule looks at every part anyway: compute them all in one batched call
     batched = mode is OracleMode.batched or not isinstance(rule, Linear)
-    oracle = GradientOracle(model, batched=batched, reference=mode is OracleMode.reference)
-    sampler = BatchSampler(len(data.y_train), cfg.train.batch_size, rng(seeds["data"]))
-    train = cfg.train
+    reference = mode is OracleMode.reference
+    oracle = GradientOracle(model, batched, reference, worker_momentum=train.worker_momentum)
+    if dev.type == "cuda" and reference and getattr(code, "tolerance", None) == 0.0:
+        log.warning(
+            "device=cuda with train.oracle=reference: every worker recomputes its gradient, "
+            "and CUDA kernels (convolution and adaptive-pooling backward, scatter-adds) are "
+            "not bit-deterministic, so honest copies may differ in their last bits and lose "
+            "the bitwise vote; set code.tolerance (e.g. 1e-6) to compare within it"
+        )
+    split = splits.SplitSettings(cfg.data.split, cfg.data.alpha, cfg.data.shard_classes)
+    sampler = splits.sampler(
+        split,
+        data.y_train,
+        data.classes,
+        code.parts,
+        train.batch_size,
+        rng(seeds["data"]),
+        rng(child(seeds["data"], 1)),  # the shards: a fixed sub-stream of the data stream
+    )
+    optimizer = ServerSGD(train.lr, train.momentum, train.weight_decay, dev)
     math = Learning(
-        oracle, data.to(dev), sampler, code, rule, adv, train.lr, train.eval_every, train.iterations
+        oracle,
+        data.to(dev),
+        sampler,
+        code,
+        rule,
+        adv,
+        optimizer,
+        train.eval_every,
+        train.iterations,
+        train.worker_momentum,
     )
     return math, data
 
@@ -182,12 +224,17 @@ def timing_only(cfg: DictConfig, code: Code, rule: Aggregator, adv: Adversary) -
         shape = shape_of(locate(str(cfg.data._target_)), settings("data", cfg.data))
         if shape is None:
             data: Dataset = make("data", cfg.data)
-            shape = data.features, data.classes
-        features, classes = shape
-        d = count_parameters(
-            lambda: make("model", cfg.model, in_features=features, classes=classes)
-        )
+            shape = data.shape, data.classes
+        d = model_parameters(cfg, *shape)
     return TimingOnly(code, rule, adv, d)
+
+
+def model_parameters(cfg: DictConfig, sample: tuple[int, ...], classes: int) -> int:
+    """Parameters of the configured model for samples of shape ``sample``, counted on
+    PyTorch's meta device (nothing is allocated)."""
+    return count_parameters(
+        lambda: make("model", cfg.model, in_features=prod(sample), classes=classes, in_shape=sample)
+    )
 
 
 def build(cfg: DictConfig) -> World:

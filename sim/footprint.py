@@ -81,19 +81,18 @@ def estimate(cfg: DictConfig) -> Footprint:
 
 def _model_and_data(cfg: DictConfig) -> tuple[int, int, int]:
     """(parameters, features per sample, samples) without making the data set."""
-    from sim.build import make, settings
+    from math import prod
+
+    from sim.build import model_parameters, settings
     from sim.config.options import locate
-    from sim.timing import count_parameters
     from sim.training.datasets import shape_of
 
     given = settings("data", cfg.data)
     shape = shape_of(locate(str(cfg.data._target_)), given)
     if shape is None:
         return 0, 0, 0  # a data set that cannot say: it is read whole before the run
-    features, classes = shape
-    d = count_parameters(lambda: make("model", cfg.model, in_features=features, classes=classes))
     samples = int(given.get("samples") or DEFAULT_SAMPLES)
-    return d, features, samples
+    return model_parameters(cfg, *shape), prod(shape[0]), samples
 
 
 def available_bytes() -> int | None:

@@ -22,8 +22,10 @@ from sim.codes.base import Code, Decoded
 from sim.codes.distortion import distorted_parts
 from sim.messages import Combination, Delayed, Message, PartSum, bits_equal, weighted
 from sim.runs.records import IterationRecord, Outcome
-from sim.training.datasets import BatchSampler, Dataset
+from sim.training.datasets import Dataset
+from sim.training.optimizer import Momenta, ServerSGD
 from sim.training.oracle import GradientOracle
+from sim.training.splits import Sampler
 
 RELATIVE_TOLERANCE = 1e-6  # below float32 noise: an update this close is the honest one
 
@@ -32,19 +34,26 @@ RELATIVE_TOLERANCE = 1e-6  # below float32 noise: an update this close is the ho
 class Learning:
     oracle: GradientOracle
     data: Dataset
-    sampler: BatchSampler
+    sampler: Sampler
     code: Code
     rule: Aggregator
     adversary: Adversary
-    lr: float
+    optimizer: ServerSGD
     eval_every: int
     iterations: int
+    worker_momentum: float = 0.0
 
     def __post_init__(self) -> None:
         self.model_bytes = 4 * self.oracle.d
         self.honest: list[Message] = []
         self.ranks: list[int] = []
         self.rejected: dict[int, Any] = {}  # rank -> its malformed message this iteration
+        # worker momentum outside the fast oracle's parts: each worker's own in the
+        # reference simulator, and a label-flipping worker's over its flipped gradients
+        beta, device = self.worker_momentum, self.oracle.theta.device
+        self.momenta = Momenta(beta, device) if beta > 0.0 else None
+        self.flipped_now: dict[str, torch.Tensor] = {}
+        self.symbols: dict[int, Message] = {}  # reference mode: a dense honest message's parts
 
     def message_bytes(self) -> int:
         return self.code.message_bytes(self.oracle.d)
@@ -53,19 +62,52 @@ class Learning:
         return self.code.load(rank)
 
     def _relabeled(self, m: Message) -> torch.Tensor:
-        """A worker's message computed on flipped labels ``y -> classes - 1 - y``."""
-        return self.oracle.flipped(m, self.data.classes)
+        """A worker's message computed on flipped labels ``y -> classes - 1 - y``; under
+        worker momentum, the momentum of those messages (one per distinct message, kept
+        from the first iteration the attack computes it and updated on each one that does)."""
+        m = self.symbols.get(id(m), m)  # the reference simulator's worker: its parts
+        if self.momenta is None:
+            return self.oracle.flipped(m, self.data.classes)
+        assert isinstance(m, PartSum)
+        key = "flipped:" + m.coeffs.numpy().tobytes().hex()
+        if key not in self.flipped_now:  # two liars of one group: one update
+            self.flipped_now[key] = self.momenta.update(
+                key, self.oracle.flipped(m, self.data.classes)
+            )
+        return self.flipped_now[key]
 
-    def prepare(self, iteration: int) -> list[Message | Delayed | None]:
+    def _own_momentum(self, rank: int, msg: Any) -> Any:
+        """The reference simulator's worker ``rank``: its momentum of what it computed."""
+        assert self.momenta is not None
+        if isinstance(msg, tuple):  # one momentum per part the worker holds
+            return tuple(
+                None if g is None else self.momenta.update(f"worker:{rank}:{k}", g)
+                for k, g in enumerate(msg)
+            )
+        return self.momenta.update(f"worker:{rank}", msg)
+
+    def batch(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """This iteration's parts (P, m, *sample shape) and labels (P, m), augmented if
+        the data set says so (with draws from the data-order stream)."""
         P = self.code.parts
         m = self.sampler.batch // P
         idx = torch.from_numpy(self.sampler.next()[: P * m]).to(self.data.x_train.device)
-        x = self.data.x_train[idx].reshape(P, m, -1)
-        y = self.data.y_train[idx].reshape(P, m)
-        self.oracle.start(x, y)
-        self.honest = self.code.honest_messages()
+        x = self.data.images(self.data.x_train[idx])
+        if self.data.augment is not None:
+            x = self.data.augment(x, self.sampler.rng)
+        return x.reshape(P, m, *x.shape[1:]), self.data.y_train[idx].reshape(P, m)
+
+    def prepare(self, iteration: int) -> list[Message | Delayed | None]:
+        self.oracle.start(*self.batch())
+        self.flipped_now = {}
+        symbolic = self.code.honest_messages()
+        self.honest = symbolic
         if self.oracle.reference:  # the naive simulator: every worker computes on its own
-            self.honest = [computed(self.oracle.compute, m) for m in self.honest]
+            self.honest = [computed(self.oracle.compute, m) for m in symbolic]
+            if self.momenta is not None:
+                self.honest = [self._own_momentum(i, m) for i, m in enumerate(self.honest)]
+            rows = lambda ms: [v for m in ms for v in (m if isinstance(m, tuple) else (m,))]  # noqa: E731
+            self.symbols = dict(zip(map(id, rows(self.honest)), rows(symbolic), strict=True))
         self.ranks, forged = self.adversary.attack(
             iteration, self.honest, self.oracle.materialize, self._relabeled
         )
@@ -175,7 +217,7 @@ class Learning:
         update = None if applied is None else self.vector(applied)  # forms the batch loss
         loss_t = self.oracle.loss_tensor()
         if update is not None:
-            self.oracle.step(update, self.lr)
+            self.optimizer.step(self.oracle.theta, update)
         # NaN/inf anywhere makes the sum non-finite (so does |theta| near float max):
         # one cheap reduction instead of an elementwise pass
         finite = torch.isfinite(self.oracle.theta.sum())
@@ -184,7 +226,9 @@ class Learning:
         test_loss = accuracy = math.nan
         last = iteration == self.iterations - 1
         if last or diverged or (iteration + 1) % self.eval_every == 0:
-            test_loss, accuracy = self.oracle.evaluate(self.data.x_test, self.data.y_test)
+            test_loss, accuracy = self.oracle.evaluate(
+                self.data.images(self.data.x_test), self.data.y_test
+            )
         d = self.oracle.d
         record = IterationRecord(
             iteration=iteration,

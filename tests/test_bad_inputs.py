@@ -287,7 +287,7 @@ CASES = [
         ["+train.lrr=0.1"],
         [
             "error: train.lrr: no such key (did you mean train.lr?); valid keys: iterations, "
-            "batch_size, lr, eval_every, oracle"
+            "batch_size, lr, momentum, weight_decay, worker_momentum, eval_every, oracle"
         ],
     ),
     Case(
@@ -434,6 +434,27 @@ CASES = [
             "data.samples)"
         ],
         early=False,
+    ),
+    Case(
+        "an image model on vector data",
+        ["model=lenet"],
+        [
+            "error: model=lenet needs image data, samples of shape (channels, height, width); "
+            "the data set gives samples of shape (32,) (use data=mnist_synthetic, mnist, "
+            "cifar10_synthetic or cifar10, or model=mlp)"
+        ],
+        early=False,
+    ),
+    Case(
+        "CIFAR-10 not on disk",
+        ["data=cifar10", "data.root=/no/such/dir"],
+        ["error: data.root=/no/such/dir is not a directory holding CIFAR-10's python batches"],
+        early=False,
+    ),
+    Case(
+        "momentum of 1 or more",
+        ["train.worker_momentum=1"],
+        ["error: train.worker_momentum=1.0: must be in [0, 1)"],
     ),
     Case(
         "resume without a checkpoint",

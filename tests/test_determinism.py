@@ -13,7 +13,6 @@ BASE = [
     "cluster.workers=6",
     "adversary.placement=random",
     "train.iterations=6",
-    "model.hidden=[8]",
     "latency.speed_factors=[1,1,2,1,3,1]",
     "seed=11",
 ]
@@ -23,7 +22,14 @@ NEEDS = {  # options that read an input file get the shipped example
     "network=graph": f"network.path={EXAMPLES / 'two_racks.edges'}",
     "adversary=mixed": "adversary.placement=fixed",  # mixed places each group itself
 }
-SKIP = {"data=mnist"}  # reads a user's IDX files; tests/test_datasets.py covers it
+SKIP = {"data=mnist", "data=cifar10"}  # read a user's files; test_datasets, test_cifar cover them
+IMAGES = {  # image models on small image data (ResNet-18 in the slow tier)
+    "model=lenet": "data=mnist_synthetic data.samples=60 train.batch_size=12",
+    "model=cnn_cifar": "data=cifar10_synthetic data.samples=60 train.batch_size=12",
+    "model=resnet18": "data=cifar10_synthetic data.samples=20 train.batch_size=6 "
+    "train.iterations=2",
+}
+NEEDS |= IMAGES
 EXTRA = {"aggregator": "code=none"}  # rules see all 6 workers (Krum, Bulyan need k >= 3)
 VARIANTS = [
     f"{group}={name} {NEEDS.get(f'{group}={name}', EXTRA.get(group, ''))}".strip()
@@ -32,11 +38,18 @@ VARIANTS = [
     if f"{group}={name}" not in SKIP
 ]
 VARIANTS += ["ps.wait=first_k ps.k=4", "ps.wait=deadline ps.deadline_s=0.08", "ps.wait=decodable"]
+VARIANTS += ["data.split=dirichlet data.alpha=0.3 train.momentum=0.9 train.worker_momentum=0.5"]
+VARIANTS += ["data=cifar10_synthetic data.augment=true data.samples=60 train.batch_size=12"]
+SLOW = {"model=resnet18"}
 
 
-@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize(
+    "variant",
+    [pytest.param(v, marks=pytest.mark.slow) if v.split()[0] in SLOW else v for v in VARIANTS],
+)
 def test_two_runs_write_the_same_bytes(tmp_path: Path, variant: str) -> None:
-    args = [*BASE, *variant.split()]
+    mlp = [] if variant.split()[0] in IMAGES else ["model.hidden=[8]"]
+    args = [*BASE, *mlp, *variant.split()]
     a = simulate(make_cfg(*args), tmp_path / "a")
     b = simulate(make_cfg(*args), tmp_path / "b")
     for name in ("metrics.csv", "trace.json"):

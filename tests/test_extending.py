@@ -146,3 +146,59 @@ def test_a_typo_in_a_users_option_fails_naming_it(tmp_path: Path) -> None:
         == "error: aggregator.dorp: no such key; valid keys: pre, bucket_size, drop"
     )
     assert not (tmp_path / "r").exists()
+
+
+IMAGE_MODEL = """
+from torch import nn
+
+
+class TinyCNN(nn.Module):
+    '''Built from the sample shape (channels, height, width) and the classes.'''
+
+    def __init__(self, in_shape: tuple, classes: int, channels: int = 4) -> None:
+        super().__init__()
+        c, h, w = in_shape
+        self.conv = nn.Conv2d(c, channels, 3, padding=1)
+        self.fc = nn.Linear(channels * h * w, classes)
+
+    def forward(self, x):
+        return self.fc(self.conv(x).relu().flatten(1))
+
+
+class Normed(TinyCNN):
+    def __init__(self, in_shape: tuple, classes: int) -> None:
+        super().__init__(in_shape, classes)
+        self.norm = nn.BatchNorm2d(4)
+
+    def forward(self, x):
+        return self.fc(self.norm(self.conv(x)).relu().flatten(1))
+"""
+
+
+def test_a_users_module_named_by_target_trains_from_the_cli(tmp_path: Path) -> None:
+    """No YAML file: ``model._target_=pkg.Class`` from the command line, a CNN built from
+    the provided ``in_shape`` and ``classes``; its own setting set on the command line."""
+    pkg = tmp_path / "userpkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text(textwrap.dedent(IMAGE_MODEL))
+    (tmp_path / "conf").mkdir()
+    out = tmp_path / "run"
+    p = draco_sim(tmp_path, *BASE, "data=mnist_synthetic", "data.samples=200",
+                  "model._target_=userpkg.TinyCNN", "+model.channels=2",
+                  "adversary=none", "train.batch_size=18", f"hydra.run.dir={out}")  # fmt: skip
+    assert p.returncode == 0, p.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["status"] == "completed" and summary["iterations"] == 4
+    assert summary["parameters"] == (1 * 9 * 2 + 2) + (2 * 28 * 28 * 10 + 10)
+    assert "_target_: userpkg.TinyCNN" in (out / "config.yaml").read_text()
+    p = draco_sim(tmp_path, *BASE, "model._target_=userpkg.TinyCNN", "model.hidden=[4]")
+    assert p.returncode == 2 and p.stderr.strip() == (
+        "error: model.hidden: no such key; valid keys: channels"
+    )
+    p = draco_sim(tmp_path, *BASE, "data=mnist_synthetic", "data.samples=200",
+                  "model._target_=userpkg.Normed", f"hydra.run.dir={tmp_path / 'bn'}")  # fmt: skip
+    assert p.returncode == 2 and p.stderr.strip() == (
+        "error: model=userpkg.Normed: the model has batch-norm layers (norm): a part's "
+        "gradient would depend on the simulator's batching and the running statistics are "
+        "never sent to the PS; use nn.GroupNorm (as model=resnet18 does) or no normalization"
+    )

@@ -145,6 +145,19 @@ RESUMABLE: dict[str, tuple[list[str], int]] = {
         ["cluster.workers=9", "ps.wait=decodable", "latency.speed_factors=[1,2,1,1,3,1,1,1,2]"],
         7,
     ),
+    "momenta and shards": (
+        [
+            "code=none",
+            "aggregator=median",
+            "cluster.workers=6",
+            "adversary=label_flip",
+            "train.momentum=0.9",
+            "train.worker_momentum=0.5",
+            "data.split=dirichlet",
+            "data.alpha=0.5",
+        ],
+        7,
+    ),  # fmt: skip
     "past the trace window": (
         ["code=none", "adversary=none", "cluster.workers=4", "train.iterations=26"],
         21,

@@ -36,7 +36,8 @@ def _mlp() -> MLP:
 
 
 class Residual(nn.Module):
-    """Not a plain stack of linear layers: the oracle falls back to autograd."""
+    """Not a plain stack of linear layers: sums and single parts by autograd, every part
+    at once by per-layer products (:mod:`sim.training.partgrads`)."""
 
     def __init__(self) -> None:
         super().__init__()

@@ -147,8 +147,11 @@ GROUPS: dict[str, Group] = {
                 {"hidden": [800, 500]},
                 "the DRACO paper's MNIST network, fully connected 784-800-500-10",
             ),
+            lenet="sim.training.models.LeNet",
+            cnn_cifar="sim.training.models.CNNCifar",
+            resnet18="sim.training.resnet.ResNet18",
         ),
-        provides=("in_features", "classes"),
+        provides=("in_features", "classes", "in_shape"),
         doc="the network being trained",
     ),
     "data": Group(
@@ -157,7 +160,10 @@ GROUPS: dict[str, Group] = {
             synthetic="sim.training.datasets.synthetic",
             mnist_synthetic="sim.training.datasets.mnist_synthetic",
             mnist="sim.training.datasets.mnist",
+            cifar10="sim.training.cifar.cifar10",
+            cifar10_synthetic="sim.training.cifar.cifar10_synthetic",
         ),
+        common="sim.training.splits.SplitSettings",
         doc="offline data sets (made locally or read from disk, never downloaded)",
     ),
 }

@@ -12,7 +12,9 @@ from typing import Annotated, Any
 
 from omegaconf import MISSING
 
-from sim.config.ranges import AtLeastOne, Count, Positive, Range
+from sim.config.ranges import AtLeastOne, Count, NonNegative, Positive, Range
+
+MomentumFactor = Annotated[float, Range(lambda v: 0 <= v < 1, "in [0, 1)")]
 
 
 class Device(Enum):
@@ -49,6 +51,9 @@ class TrainConf:
     iterations: AtLeastOne = 200  # synchronous SGD steps
     batch_size: AtLeastOne = 600  # distinct samples per iteration, split evenly into data parts
     lr: Positive = 0.5  # SGD step size
+    momentum: MomentumFactor = 0.0  # heavy-ball momentum at the PS (PyTorch SGD's)
+    weight_decay: NonNegative = 0.0  # L2 weight decay at the PS
+    worker_momentum: MomentumFactor = 0.0  # workers send m = b m + (1-b) g (b = this)
     eval_every: AtLeastOne = 10  # test-set evaluation period (and always at the last iteration)
     oracle: OracleMode = OracleMode.fast  # how gradients are computed (same numbers, see docs)
 

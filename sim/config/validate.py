@@ -157,8 +157,11 @@ def _typed(cfg: DictConfig) -> tuple[DictConfig, list[str]]:
 def _as_schema(group: str, node: DictConfig, where: str, schema: type | None = None) -> Any:
     """``node`` typed by ``schema`` (default: its target's); a problem line if it fails."""
     if schema is None:
-        if dataclasses.is_dataclass(OmegaConf.get_type(node)):
-            return node  # one of ours: typed while composing
+        kind = OmegaConf.get_type(node)
+        if dataclasses.is_dataclass(kind):
+            if _default_target(kind) == node._target_:
+                return node  # one of ours: typed while composing
+            node = _retargeted(group, node, kind)  # `group._target_=pkg.Class` typed
         try:
             schema = target_schema(group, str(node._target_))
         except (ImportError, AttributeError, ValueError, TypeError) as exc:
@@ -172,6 +175,21 @@ def _as_schema(group: str, node: DictConfig, where: str, schema: type | None = N
             valid = [f.name for f in dataclasses.fields(schema) if not f.name.startswith("_")]
             return f"{where}.{key}: no such key; valid keys: {', '.join(valid)}"
         return f"{where}.{key}: {first}" if key is not None else f"{where}: {first}"
+
+
+def _default_target(kind: Any) -> Any:
+    return next((f.default for f in dataclasses.fields(kind) if f.name == "_target_"), None)
+
+
+def _retargeted(group: str, node: DictConfig, kind: Any) -> DictConfig:
+    """A shipped option whose ``_target_`` was set to another class: the keys the user
+    set (changed from the option's defaults) and the group's common ones, untyped."""
+    defaults: dict[str, Any] = OmegaConf.to_container(OmegaConf.structured(kind))  # type: ignore[assignment]
+    given: dict[str, Any] = OmegaConf.to_container(node, resolve=True)  # type: ignore[assignment]
+    common = set(common_keys(group))
+    changed = {k for k, v in given.items() if k not in defaults or v != defaults[k]}
+    kept = {k: v for k, v in given.items() if k in ("_target_", *common) or k in changed}
+    return OmegaConf.create(kept)
 
 
 def _mixed_groups(node: DictConfig) -> tuple[list[Any], list[str]]:
@@ -379,7 +397,10 @@ def _speed_factors_fit(cfg: DictConfig) -> Iterator[str]:
 def _fits_in_memory(cfg: DictConfig) -> Iterator[str]:
     from sim.footprint import problems as too_big  # sizes the model: imports torch
 
-    yield from too_big(cfg)
+    try:
+        yield from too_big(cfg)
+    except ConfigError:  # a model that cannot be made for this data: said when it is built
+        return
 
 
 # ---------------------------------------------------------------- checks of built objects

@@ -30,7 +30,7 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
-FORMAT = 1  # bump when what is stored changes: old files are then made again
+FORMAT = 2  # bump when what is stored changes: old files are then made again
 ENV = "DRACO_SIM_CACHE"
 Arrays = dict[str, np.ndarray]
 F = TypeVar("F", bound=Callable[..., Any])

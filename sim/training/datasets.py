@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import gzip
 import io
+import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -21,22 +23,43 @@ from sim.training import cache
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+MNIST_SHAPE = (1, 28, 28)
 SAMPLES = Range(lambda v: v == 0 or v >= 10, ">= 10 (0 = every sample, for data=mnist)")
 Samples = Annotated[int, SAMPLES]
 Classes = Annotated[int, at_least(2)]
 
 
+Augment = Callable[[torch.Tensor, np.random.Generator], torch.Tensor]
+
+
 @dataclass(frozen=True)
 class Dataset:
-    x_train: torch.Tensor  # (N, features) float32
+    """Train and test tensors. ``x_*`` hold one sample per row, flat ``(N, features)`` or
+    shaped; ``sample_shape`` says what one sample looks like to a model (``(channels,
+    height, width)`` for images; None: the trailing shape of ``x_train``). ``augment``,
+    if set, transforms each training batch ``(B, *sample_shape)`` with draws from the
+    data-order stream (random crops and flips)."""
+
+    x_train: torch.Tensor  # (N, features) or (N, *sample_shape) float32
     y_train: torch.Tensor  # (N,) int64
     x_test: torch.Tensor
     y_test: torch.Tensor
     classes: int
+    sample_shape: tuple[int, ...] | None = None
+    augment: Augment | None = field(default=None, compare=False)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """One sample's shape as the model receives it."""
+        return self.sample_shape or tuple(int(v) for v in self.x_train.shape[1:])
 
     @property
     def features(self) -> int:
-        return int(self.x_train.shape[1])
+        return math.prod(self.shape)
+
+    def images(self, x: torch.Tensor) -> torch.Tensor:
+        """Rows of ``x`` (N, ...) viewed as ``(N, *shape)``."""
+        return x.reshape(len(x), *self.shape)
 
     def flaws(self) -> list[str]:
         """What makes the data set unusable, one line each (empty when it is whole):
@@ -71,21 +94,25 @@ class Dataset:
         """As numpy arrays (what the data-set cache stores)."""
         tensors = {"x_train": self.x_train, "y_train": self.y_train}
         tensors |= {"x_test": self.x_test, "y_test": self.y_test}
-        return {k: t.numpy() for k, t in tensors.items()} | {"classes": np.array(self.classes)}
+        out = {k: t.numpy() for k, t in tensors.items()} | {"classes": np.array(self.classes)}
+        if self.sample_shape is not None:
+            out["sample_shape"] = np.array(self.sample_shape, dtype=np.int64)
+        return out
 
     @classmethod
     def from_arrays(cls, a: dict[str, np.ndarray]) -> Dataset:
         t = {k: torch.from_numpy(a[k]) for k in ("x_train", "y_train", "x_test", "y_test")}
-        return cls(t["x_train"], t["y_train"], t["x_test"], t["y_test"], int(a["classes"]))
+        shape = tuple(int(v) for v in a["sample_shape"]) if "sample_shape" in a else None
+        return cls(t["x_train"], t["y_train"], t["x_test"], t["y_test"], int(a["classes"]), shape)
 
     def to(self, device: torch.device) -> Dataset:
         move = functools.partial(torch.Tensor.to, device=device)
-        return Dataset(
-            move(self.x_train),
-            move(self.y_train),
-            move(self.x_test),
-            move(self.y_test),
-            self.classes,
+        return dataclasses.replace(
+            self,
+            x_train=move(self.x_train),
+            y_train=move(self.y_train),
+            x_test=move(self.x_test),
+            y_test=move(self.y_test),
         )
 
 
@@ -95,9 +122,9 @@ def _standardize(x_train: np.ndarray, x_test: np.ndarray) -> tuple[torch.Tensor,
     return as_t(x_train), as_t(x_test)
 
 
-def shaped(shape: Callable[..., tuple[int, int]]) -> Callable[[F], F]:
+def shaped(shape: Callable[..., tuple[tuple[int, ...], int]]) -> Callable[[F], F]:
     """Say what a data set's samples look like without making it: ``shape(**settings)``
-    gives (features, classes). A timing-only run sizes the model from it."""
+    gives (one sample's shape, classes). A timing-only run sizes the model from it."""
 
     def wrap(make: F) -> F:
         make.shape = shape  # type: ignore[attr-defined]
@@ -106,8 +133,10 @@ def shaped(shape: Callable[..., tuple[int, int]]) -> Callable[[F], F]:
     return wrap
 
 
-def shape_of(make: Callable[..., Any], settings: dict[str, Any]) -> tuple[int, int] | None:
-    """(features, classes) of the data set ``make(**settings)`` would return, if it says."""
+def shape_of(
+    make: Callable[..., Any], settings: dict[str, Any]
+) -> tuple[tuple[int, ...], int] | None:
+    """(sample shape, classes) of the data set ``make(**settings)`` would return, if it says."""
     shape = getattr(make, "shape", None)
     return None if shape is None else shape(**settings)
 
@@ -122,7 +151,7 @@ def generated(name: str) -> Callable[[F], F]:
     return wrap
 
 
-@shaped(lambda **_: (40, 10))
+@shaped(lambda **_: ((40,), 10))
 @generated("mnist1d")
 def mnist1d(samples: Samples = 5000, seed: Count = 0) -> Dataset:
     """MNIST-1D (Greydanus 2020): 40-sample 1-D digit signals, 10 classes, 80/20 split.
@@ -144,7 +173,7 @@ def mnist1d(samples: Samples = 5000, seed: Count = 0) -> Dataset:
     )
 
 
-@shaped(lambda features=32, classes=10, **_: (features, classes))
+@shaped(lambda features=32, classes=10, **_: ((features,), classes))
 @generated("synthetic")
 def synthetic(
     samples: Samples = 4000, features: AtLeastOne = 32, classes: Classes = 10, seed: Count = 0
@@ -172,7 +201,7 @@ def _smooth(images: np.ndarray, passes: int = 3) -> np.ndarray:
     return images
 
 
-@shaped(lambda **_: (784, 10))
+@shaped(lambda **_: (MNIST_SHAPE, 10))
 @generated("mnist_synthetic")
 def mnist_synthetic(samples: Samples = 12000, seed: Count = 0) -> Dataset:
     """MNIST-shaped digits made locally: 28x28 = 784 features in [0, 1], 10 classes.
@@ -193,7 +222,7 @@ def mnist_synthetic(samples: Samples = 12000, seed: Count = 0) -> Dataset:
     cut = int(0.8 * samples)
     x_train, x_test = _standardize(x[:cut], x[cut:])
     y_t = torch.from_numpy(y).long()
-    return Dataset(x_train, y_t[:cut], x_test, y_t[cut:], classes=10)
+    return Dataset(x_train, y_t[:cut], x_test, y_t[cut:], classes=10, sample_shape=MNIST_SHAPE)
 
 
 def read_idx(path: Path) -> np.ndarray:
@@ -224,7 +253,7 @@ def _idx(root: Path, stem: str) -> np.ndarray:
     )
 
 
-@shaped(lambda **_: (784, 10))
+@shaped(lambda **_: (MNIST_SHAPE, 10))
 def mnist(root: str, samples: Samples = 0, seed: Count = 0) -> Dataset:
     """Real MNIST from IDX files under ``root`` (never downloaded); ``samples`` > 0 keeps
     that many for training."""
@@ -244,7 +273,9 @@ def mnist(root: str, samples: Samples = 0, seed: Count = 0) -> Dataset:
     mean, std = 0.1307, 0.3081  # the usual MNIST pixel statistics
     as_t = lambda a: torch.from_numpy((flat(a) - mean) / std)  # noqa: E731
     long = lambda a: torch.from_numpy(a.astype(np.int64))  # noqa: E731
-    return Dataset(as_t(x_tr), long(y_tr), as_t(x_te), long(y_te), classes=10)
+    return Dataset(
+        as_t(x_tr), long(y_tr), as_t(x_te), long(y_te), classes=10, sample_shape=MNIST_SHAPE
+    )
 
 
 class BatchSampler:

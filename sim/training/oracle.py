@@ -12,9 +12,16 @@ model's parameters as one flat vector ``theta`` (d,), the iteration's data parts
 
 For an MLP (see :mod:`sim.training.layerwise`) one forward and one backward to the
 layer outputs per iteration serve all of these: a part then costs ``1/P`` of a step's
-weight-gradient products, and ``combine`` the products of one step. Other models fall
-back to autograd: ``combine`` by one backward, a part by its own forward and backward,
-``all_parts`` by ``vmap(grad)``.
+weight-gradient products, and ``combine`` the products of one step. Other models use
+autograd: ``combine`` by one backward, a part by its own forward and backward, and
+``all_parts`` by one forward and one backward to the layer outputs followed by per-part
+products (:mod:`sim.training.partgrads`: linear, convolution and norm layers), or by
+``vmap(grad)`` for layers those products do not cover (said once in the log).
+
+With worker momentum (``worker_momentum`` > 0, see :mod:`sim.training.optimizer`)
+every symbolic message refers to the parts' momenta ``M_p`` instead of their
+gradients: each iteration forms every part's gradient once, updates ``M``, and all of
+the above read ``M``.
 
 In ``batched`` mode every part comes from the single ``all_parts()`` call, so the
 bits a rule sees do not depend on which part an adversary happened to look at.
@@ -25,6 +32,7 @@ scratch for every worker that asks — the naive simulator, kept to check the fa
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Sequence
 
 import torch
@@ -33,13 +41,23 @@ from torch.func import functional_call, grad, jvp, vmap
 from torch.nn import functional as F
 
 from sim.messages import Message, PartSum
-from sim.training import layerwise
+from sim.training import layerwise, partgrads
+from sim.training.optimizer import Momenta
 
-CHUNK_BYTES = 64 * 2**20  # vmap(grad) temporaries per chunk of parts in all_parts()
+log = logging.getLogger(__name__)
+
+CHUNK_BYTES = 64 * 2**20  # temporaries per chunk of parts in all_parts()
+EVAL_CHUNK = 1000  # test samples per forward pass when evaluating a model that is not an MLP
 
 
 class GradientOracle:
-    def __init__(self, model: nn.Module, batched: bool, reference: bool = False) -> None:
+    def __init__(
+        self,
+        model: nn.Module,
+        batched: bool,
+        reference: bool = False,
+        worker_momentum: float = 0.0,
+    ) -> None:
         self.model = model
         self.batched = batched and not reference
         self.reference = reference
@@ -54,7 +72,21 @@ class GradientOracle:
             offset += p.numel()
         self.params = params
         self.d = int(self.theta.numel())
-        self.slots = None if reference else layerwise.linear_slots(model, params)
+        slots = layerwise.linear_slots(model, params)
+        self.mlp = slots is not None
+        self.slots = None if reference else slots
+        self.engine: partgrads.PartGrads | None = None
+        if not reference and self.slots is None:
+            found, why = partgrads.layers(model, params)
+            if why is None:
+                self.engine = partgrads.PartGrads(model, found, CHUNK_BYTES)
+            else:
+                log.info("every part's gradient by vmap(grad), slower: %s", why)
+        self.momentum = (
+            Momenta(worker_momentum, self.theta.device)
+            if worker_momentum > 0.0 and not reference
+            else None
+        )
         self.x = self.y = torch.empty(0)
         self._rows: dict[int, torch.Tensor] = {}
         self._all: torch.Tensor | None = None
@@ -64,9 +96,22 @@ class GradientOracle:
     # ------------------------------------------------------------------ per iteration
 
     def start(self, x_parts: torch.Tensor, y_parts: torch.Tensor) -> None:
-        """New iteration: parts (P, m, features) and labels (P, m) at the current theta."""
+        """New iteration: parts (P, m, *sample shape) and labels (P, m) at the current
+        theta. With worker momentum, every part's gradient is formed now and ``M`` moves."""
         self.x, self.y = x_parts, y_parts
         self._rows, self._all, self._acts, self.batch_loss = {}, None, None, None
+        if self.momentum is not None:
+            self._all = self.momentum.update("parts", self._part_gradients())
+            self._acts = None  # the MLP's activations are not needed any more
+
+    def _batch(self) -> torch.Tensor:
+        """The iteration's samples as one batch (P*m, *sample shape)."""
+        return self.x.flatten(0, 1)
+
+    @property
+    def symbolic_all(self) -> bool:
+        """Every symbolic message is read from one (P, d) matrix: ``all_parts()``."""
+        return self.batched or self.momentum is not None
 
     @property
     def parts(self) -> int:
@@ -112,7 +157,7 @@ class GradientOracle:
         return (c * P).repeat_interleave(m)
 
     def part(self, p: int) -> torch.Tensor:
-        if self.batched:
+        if self.symbolic_all:
             return self.all_parts()[p]
         if p not in self._rows:
             if self.slots is None:
@@ -126,16 +171,45 @@ class GradientOracle:
         return self._rows[p]
 
     def all_parts(self) -> torch.Tensor:
-        """(P, d): every part's gradient, written chunk by chunk into one buffer."""
-        if self._all is not None:
-            return self._all
+        """(P, d): every part's gradient (with worker momentum: every part's momentum),
+        written chunk by chunk into one buffer."""
+        if self._all is None:
+            self._all = self._part_gradients()
+        return self._all
+
+    def _part_gradients(self) -> torch.Tensor:
+        """(P, d): every part's gradient at the current theta, computed now."""
+        P, m = self.y.shape
         if self.slots is not None:
-            P, m = self.y.shape
             largest = max(s.layer.in_features * s.layer.out_features for s in self.slots)
             chunk = max(1, CHUNK_BYTES // (largest * self.theta.element_size()))
             out = self.theta.new_empty(P, self.d)
-            self._all = layerwise.per_part_grads(self.slots, self._deltas(), P, P, out, chunk)
-            return self._all
+            return layerwise.per_part_grads(self.slots, self._deltas(), P, P, out, chunk)
+        if self.engine is not None:
+            found = self._layer_products()
+            if found is not None:
+                return found
+        return self._vmap_parts()
+
+    def _layer_products(self) -> torch.Tensor | None:
+        """(P, d) by one forward, one backward and per-layer products; None (and the
+        vmap path from now on) if the model does something they cannot follow."""
+        assert self.engine is not None
+        P = self.parts
+        try:
+            losses = self.engine.backward(self._batch(), self.y.reshape(-1), P)
+            out = self.theta.new_empty(P, self.d)
+            self.engine.write(out, P)
+        except partgrads.Unsupported as exc:
+            log.info("every part's gradient by vmap(grad) from now on, slower: %s", exc)
+            self.engine = None
+            return None
+        if self.batch_loss is None:
+            self.batch_loss = losses.mean()
+        return out
+
+    def _vmap_parts(self) -> torch.Tensor:
+        """(P, d) by ``vmap(grad)`` over chunks of parts (any model)."""
         params = {n: p.detach() for n, p in zip(self.names, self.params, strict=True)}
 
         def part_loss(
@@ -148,7 +222,7 @@ class GradientOracle:
         P = self.parts
         chunk = max(1, CHUNK_BYTES // (self.d * self.theta.element_size()))
         out = self.theta.new_empty(P, self.d)
-        losses = []
+        losses: list[torch.Tensor] = []
         for s in range(0, P, chunk):
             grads, loss = per_part(params, self.x[s : s + chunk], self.y[s : s + chunk])
             for dst, name in zip(
@@ -157,13 +231,19 @@ class GradientOracle:
                 dst.copy_(grads[name].reshape(dst.shape))
             del grads
             losses.append(loss)
-        self._all = out
         if self.batch_loss is None:
             self.batch_loss = torch.cat(losses).mean()
         return out
 
     def combine(self, coeffs: torch.Tensor) -> torch.Tensor:
-        """``sum_p coeffs[p] * g_p`` (coeffs real or complex, shape (P,)): one backward."""
+        """``sum_p coeffs[p] * g_p`` (coeffs real or complex, shape (P,)): one backward
+        (with worker momentum: ``sum_p coeffs[p] * M_p``, one product)."""
+        if self.momentum is not None:
+            moments = self.all_parts()
+            weigh = lambda c: c.to(moments.device, moments.dtype) @ moments  # noqa: E731
+            if not coeffs.is_complex():
+                return weigh(coeffs)
+            return torch.complex(weigh(coeffs.real).double(), weigh(coeffs.imag).double())
         if self.slots is not None:
             acts, new = self._deltas(), self.theta.new_empty
             if not coeffs.is_complex():
@@ -175,8 +255,7 @@ class GradientOracle:
                 for c in (coeffs.real, coeffs.imag)
             ]
             return torch.complex(re.double(), im.double())
-        P, m = self.y.shape
-        part_loss = self._part_losses(self.model(self.x.reshape(P * m, -1)))  # (P,)
+        part_loss = self._part_losses(self.model(self._batch()))  # (P,)
         if self.batch_loss is None:
             self.batch_loss = part_loss.detach().mean()
         return self._weighted_grad(part_loss, coeffs.to(part_loss.device, non_blocking=True))
@@ -198,8 +277,9 @@ class GradientOracle:
         """
         if self.reference:
             return torch.stack([self._fresh(p).to(f.dtype) @ f for p in range(self.parts)])
-        P, m = self.y.shape
-        x = self.x.reshape(P * m, -1)
+        if self.momentum is not None:
+            return self.all_parts().to(f.dtype) @ f.to(self.theta.device)
+        x = self._batch()
 
         def part_losses(theta: torch.Tensor) -> torch.Tensor:
             return self._part_losses(functional_call(self.model, self._views(theta), (x,)))
@@ -223,7 +303,7 @@ class GradientOracle:
         p = self.unit(m)
         if p is not None:
             return self.part(p)
-        if self.batched and not m.coeffs.is_complex():
+        if self.symbolic_all and not m.coeffs.is_complex():
             return m.coeffs.to(self.all_parts()) @ self.all_parts()
         return self.combine(m.coeffs)
 
@@ -237,10 +317,10 @@ class GradientOracle:
         if coeffs is None:
             raise TypeError("only an honest (symbolic) message can be recomputed on flipped labels")
         used = torch.nonzero(coeffs).flatten().to(self.x.device)
-        x, y = self.x[used], classes - 1 - self.y[used]  # (u, m, features), (u, m)
+        x, y = self.x[used], classes - 1 - self.y[used]  # (u, m, *sample shape), (u, m)
         u, mm = y.shape
         per_sample = F.cross_entropy(
-            self.model(x.reshape(u * mm, -1)), y.reshape(-1), reduction="none"
+            self.model(x.flatten(0, 1)), y.reshape(-1), reduction="none"
         ).reshape(u, mm)
         part_loss = per_sample.mean(1)  # (u,)
         return self._weighted_grad(part_loss, coeffs.to(part_loss.device)[used])
@@ -262,7 +342,7 @@ class GradientOracle:
         """(k, d) rows of ``messages``; in batched mode, ``all_parts()`` itself (no copy)
         when the messages are exactly ``g_0 .. g_{P-1}`` in order."""
         if (
-            self.batched
+            self.symbolic_all
             and len(messages) == self.parts
             and all(isinstance(m, PartSum) and self.unit(m) == p for p, m in enumerate(messages))
         ):
@@ -273,8 +353,7 @@ class GradientOracle:
         """Training loss on this iteration's batch (a 0-d tensor; no device sync)."""
         if self.batch_loss is None:
             with torch.no_grad():
-                P, m = self.y.shape
-                out = self.model(self.x.reshape(P * m, -1))
+                out = self.model(self._batch())
                 self.batch_loss = F.cross_entropy(out, self.y.reshape(-1))
         return self.batch_loss
 
@@ -283,16 +362,23 @@ class GradientOracle:
 
     # ------------------------------------------------------------------ model state
 
-    def step(self, update: torch.Tensor, lr: float) -> None:
-        self.theta.sub_(update.to(self.theta.dtype), alpha=lr)
-
     def digest(self) -> str:
         return hashlib.sha256(self.theta.detach().cpu().numpy().tobytes()).hexdigest()
 
     @torch.no_grad()
     def evaluate(self, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
-        out = self.model(x)
-        loss = F.cross_entropy(out, y)
-        accuracy = (out.argmax(1) == y).float().mean()
-        loss_f, acc_f = torch.stack([loss, accuracy]).tolist()
+        """(mean loss, accuracy) on ``x`` (N, *sample shape); an MLP in one pass, other
+        models ``EVAL_CHUNK`` samples at a time (bounded memory for large networks)."""
+        if self.mlp or len(y) <= EVAL_CHUNK:
+            out = self.model(x)
+            loss = F.cross_entropy(out, y)
+            accuracy = (out.argmax(1) == y).float().mean()
+        else:
+            sums = x.new_zeros(2, dtype=torch.float64)
+            for a in range(0, len(y), EVAL_CHUNK):
+                out, yy = self.model(x[a : a + EVAL_CHUNK]), y[a : a + EVAL_CHUNK]
+                sums[0] += F.cross_entropy(out, yy, reduction="sum").double()
+                sums[1] += (out.argmax(1) == yy).sum().double()
+            loss, accuracy = sums / len(y)
+        loss_f, acc_f = torch.stack([loss.double(), accuracy.double()]).tolist()
         return loss_f, acc_f
