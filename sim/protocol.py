@@ -133,12 +133,16 @@ class Learning:
         received: dict[int, Message],
         rule: Aggregator,
     ) -> bool:
-        """Ground truth only a simulator knows: does the update differ from the honest one?
+        """Ground truth only a simulator knows: does the applied update differ from the
+        honest one? An iteration that applies no update (a decode failure, too few
+        candidates for the rule) applied nothing corrupted: it is counted as what it is,
+        never here. An update applied where the adversary-free arrivals would give none
+        is corrupted.
 
         ``rule`` is the rule as it was before ``applied`` was computed (a stateful rule
         and a random pre-aggregator must start from the same state for the reference).
         """
-        if not self.ranks:
+        if not self.ranks or applied is None:
             return False
         senders = set(received) | set(self.ranks)
         honest = {i: self.honest[i] for i in sorted(senders)}
@@ -146,8 +150,8 @@ class Learning:
         if _same_symbols(decoded.candidates, truth.candidates):
             return False  # the rule saw exactly the honest inputs: decided without tensors
         reference = self.aggregate(truth, rule)
-        if applied is None or reference is None:
-            return applied is not reference
+        if reference is None:
+            return True
         same = applied.same_as(reference, RELATIVE_TOLERANCE)
         if same is not None:
             return not same
