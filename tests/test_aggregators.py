@@ -116,6 +116,45 @@ def test_bulyan_averages_the_beta_values_nearest_the_median() -> None:
     torch.testing.assert_close(out, s.gather(0, nearest).mean(0))
 
 
+def nearest_to_median_by_hand(s: torch.Tensor, beta: int) -> list[float]:
+    """Bulyan's last step written out per coordinate: the ``beta`` values with the
+    smallest ``|value - median|``, every value on its own, the lower value on a tie."""
+    out = []
+    for column in s.double().T.tolist():
+        ordered = sorted(column)
+        theta = len(ordered)
+        med = (ordered[(theta - 1) // 2] + ordered[theta // 2]) / 2
+        chosen = sorted(column, key=lambda v: (abs(v - med), v))[:beta]
+        out.append(sum(chosen) / beta)
+    return out
+
+
+def test_bulyan_keeps_the_values_nearest_the_median_when_values_repeat() -> None:
+    # median 0; three values at distance 1 and 0.5 at distance 0.5: 0.5 must be kept,
+    # although the window [-1, -1, 0] reaches no farther from the median than [0, 0.5, 1]
+    out, rows = closest_to_median(col(-1, -1, 0, 0.5, 1), beta=3)
+    assert out.item() == pytest.approx((-1 + 0 + 0.5) / 3)
+    assert sorted(rows.flatten().tolist()) == [0, 2, 3]  # the first -1 (lower value first)
+    gen = torch.Generator().manual_seed(3)
+    for theta, beta in [(7, 3), (9, 5), (11, 3), (10, 4)]:  # integers: many exact ties
+        s = torch.randint(-3, 4, (theta, 300), generator=gen).float()
+        s[: theta // 3] = s[0]  # colluders sending one identical vector
+        out, _ = closest_to_median(s, beta)
+        assert out.tolist() == pytest.approx(nearest_to_median_by_hand(s, beta), abs=1e-6)
+
+
+def test_bulyan_against_its_definition_with_colluding_identical_vectors() -> None:
+    gen = torch.Generator().manual_seed(11)
+    k, f = 15, 3
+    x = torch.randn(k, 200, generator=gen).round(decimals=1)  # repeated values
+    x[:f] = x[:f].mean(0) + 0.2  # f colluders, one identical vector, close to the rest
+    rule = Bulyan(f=f)
+    out = rule(x)
+    chosen = recursive_krum(pairwise_sq_dists(x), f, k - 2 * f)
+    expected = nearest_to_median_by_hand(x[chosen], k - 4 * f)
+    assert out.tolist() == pytest.approx(expected, abs=1e-6)
+
+
 def test_geomed_of_an_equilateral_triangle_is_its_centre() -> None:
     x = torch.tensor([[0.0, 0.0], [2.0, 0.0], [1.0, math.sqrt(3.0)]], dtype=torch.float64)
     rule = GeometricMedian(tol=0.0, max_iter=500)  # tol=0: until the objective stalls
