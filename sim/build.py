@@ -4,9 +4,9 @@ Every option is made the same way (:func:`make`): its ``_target_`` is called wit
 option's own settings, plus the *provided* arguments its signature asks for (the
 simulator's facts, declared per group in :data:`sim.config.options.GROUPS`: ``n`` and
 ``gen`` for codes, ``n``, ``f``, ``code`` and ``rule`` for adversary strategies,
-``workers`` for topologies, ``in_features`` and ``classes`` for models). Settings every option of a
-group shares (an adversary's placement, a rule's pre-aggregators, the workers' speed
-factors) are the builder's to use.
+``workers`` for topologies, ``in_features`` and ``classes`` for models, ``tensor_sizes``
+for rules). Settings every option of a group shares (an adversary's placement, a rule's
+pre-aggregators, the workers' speed factors) are the builder's to use.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from sim.nodes.ps import ParameterServer, RoundMath, WaitPolicy
 from sim.nodes.worker import Worker
 from sim.protocol import Learning
 from sim.runs.trace import Trace
-from sim.timing import TimingOnly, count_parameters
+from sim.timing import TimingOnly, tensor_sizes
 from sim.training.datasets import BatchSampler, Dataset, shape_of
 from sim.training.oracle import GradientOracle
 from sim.world import World
@@ -104,9 +104,9 @@ def make(group: str, node: DictConfig, **provided: Any) -> Any:
         raise ConfigError(f"{group}={node._target_}: {exc}".splitlines()[0]) from None
 
 
-def aggregator(node: DictConfig, seeds: Seeds) -> Aggregator:
-    """The rule, behind its pre-aggregators."""
-    rule: Aggregator = make("aggregator", node)
+def aggregator(node: DictConfig, seeds: Seeds, sizes: tuple[int, ...] = ()) -> Aggregator:
+    """The rule, behind its pre-aggregators; ``sizes``: the model's parameter tensors."""
+    rule: Aggregator = make("aggregator", node, tensor_sizes=sizes)
     gen = rng(seeds["aggregator"])
     pre: list[PreAggregator] = [
         NNM(node.f) if kind is Pre.nnm else Bucketing(node.bucket_size, gen) for kind in node.pre
@@ -147,11 +147,10 @@ def traced_iterations(cfg: DictConfig, network: Network) -> int:
 
 
 def learning(
-    cfg: DictConfig, code: Code, rule: Aggregator, adv: Adversary, seeds: Seeds
-) -> tuple[Learning, Dataset]:
-    """Real gradients: the data, the model, the oracle and the round's math."""
+    cfg: DictConfig, code: Code, rule: Aggregator, adv: Adversary, seeds: Seeds, data: Dataset
+) -> Learning:
+    """Real gradients: the model, the oracle and the round's math on ``data``."""
     dev = device(cfg.device)
-    data: Dataset = make("data", cfg.data)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(int(seeds["model"].generate_state(1)[0]))
         model = make("model", cfg.model, in_features=data.features, classes=data.classes)
@@ -162,25 +161,24 @@ def learning(
     oracle = GradientOracle(model, batched=batched, reference=mode is OracleMode.reference)
     sampler = BatchSampler(len(data.y_train), cfg.train.batch_size, rng(seeds["data"]))
     train = cfg.train
-    math = Learning(
+    return Learning(
         oracle, data.to(dev), sampler, code, rule, adv, train.lr, train.eval_every, train.iterations
     )
-    return math, data
 
 
-def timing_only(cfg: DictConfig, code: Code, rule: Aggregator, adv: Adversary) -> TimingOnly:
-    """Message sizes only: ``d`` from ``timing.d`` or the configured model's parameters."""
-    d = cfg.timing.d
-    if d == 0:  # the model's size; the data set only says its shape, if it can
+def model_sizes(cfg: DictConfig, data: Dataset | None) -> tuple[int, ...]:
+    """The configured model's parameter tensor sizes (``(timing.d,)`` when that is set
+    in a timing-only run); without ``data``, the data set only says its shape, if it can."""
+    if data is None and cfg.workload is Workload.timing_only and cfg.timing.d:
+        return (int(cfg.timing.d),)
+    shape = None if data is None else (data.features, data.classes)
+    if shape is None:
         shape = shape_of(locate(str(cfg.data._target_)), settings("data", cfg.data))
-        if shape is None:
-            data: Dataset = make("data", cfg.data)
-            shape = data.features, data.classes
-        features, classes = shape
-        d = count_parameters(
-            lambda: make("model", cfg.model, in_features=features, classes=classes)
-        )
-    return TimingOnly(code, rule, adv, d)
+    if shape is None:
+        made: Dataset = make("data", cfg.data)
+        shape = made.features, made.classes
+    features, classes = shape
+    return tensor_sizes(lambda: make("model", cfg.model, in_features=features, classes=classes))
 
 
 def build(cfg: DictConfig) -> World:
@@ -190,16 +188,19 @@ def build(cfg: DictConfig) -> World:
     n = cfg.cluster.workers
     seeds = streams(cfg.seed)
     code: Code = make("code", cfg.code, n=n, gen=torch_gen(seeds["ps"]))
-    rule = aggregator(cfg.aggregator, seeds)
+    timing = cfg.workload is Workload.timing_only
+    data: Dataset | None = None if timing else make("data", cfg.data)
+    sizes = model_sizes(cfg, data)
+    rule = aggregator(cfg.aggregator, seeds, sizes)
     adv = adversary(cfg, code, seeds, rule)
     latency: LatencyModel = make("latency", cfg.latency)
     network = Network(make("network", cfg.network, workers=n), n)
     samples = None
     math: RoundMath
-    if cfg.workload is Workload.timing_only:
-        math = timing_only(cfg, code, rule, adv)
+    if data is None:
+        math = TimingOnly(code, rule, adv, sum(sizes))
     else:
-        math, data = learning(cfg, code, rule, adv, seeds)
+        math = learning(cfg, code, rule, adv, seeds, data)
         samples = len(data.y_train)
     validate.check_built(cfg, code, rule, adv, latency, samples)
     trace = Trace(limit=traced_iterations(cfg, network))
