@@ -211,6 +211,7 @@ def build(cfg: DictConfig) -> World:
         math=math,
         latency=latency,
         speeds=Speeds(list(cfg.latency.speed_factors)).of(n),
+        overhead_s=cfg.latency.overhead_s,
         rng=rng(seeds["latency"]),
         wait=WaitPolicy(cfg.ps.wait, cfg.ps.k or n, cfg.ps.deadline_s),
         flops=cfg.ps.flops,

@@ -3,7 +3,8 @@
 A round on the simulated clock (docs/architecture.md, "Time"):
 
 1. the model goes to every worker over the network (:meth:`Network.broadcast`);
-2. worker ``i`` computes for ``load_i x draw_i x speed_i`` seconds (:mod:`sim.latency`);
+2. worker ``i`` computes for ``(overhead + load_i x draw_i) x speed_i`` seconds
+   (:mod:`sim.latency`);
 3. it sends its message back (:meth:`Network.gather`), or nothing (omission), or
    holds it back first (:class:`sim.messages.Delayed`, a timing attack);
 4. the PS takes messages in arrival order until its wait policy is met or nothing more
@@ -86,6 +87,7 @@ class ParameterServer:
     math: RoundMath
     latency: LatencyModel
     speeds: np.ndarray  # (n,) persistent speed factors
+    overhead_s: float  # compute seconds per iteration whatever the load
     rng: np.random.Generator  # the latency stream
     wait: WaitPolicy
     flops: float  # scalar operations per second (the PS's cost model)
@@ -124,7 +126,8 @@ class ParameterServer:
         """Steps 1-4 of a round starting at ``start``: who delivers when, and when the PS
         stops waiting."""
         sent = self.math.prepare(it)
-        compute_s = self.loads * self.latency.draw(self.rng, self.n, it) * self.speeds
+        draw = self.latency.draw(self.rng, self.n, it)
+        compute_s = (self.overhead_s + self.loads * draw) * self.speeds
         model_at, down = self.network.broadcast(start, self.math.model_bytes, traced)
         done = model_at + compute_s
         silent, held = np.zeros(self.n, dtype=bool), np.zeros(self.n)
