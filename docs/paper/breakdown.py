@@ -136,12 +136,12 @@ def table(jobs: list[Job], target: float) -> str:
             f"| {per:.2f}x / {'-' if math.isnan(tt) else f'{tt:.2f}x'} | {acc} | {same} |"
         )
     out += ["", sensitivity(jobs)]
-    for name in ("geomed_paper", "geomed"):
+    for name, how in (("geomed_paper", " (per tensor, size-weighted)"), ("geomed", "")):
         steps = [j.geomed_steps for j in jobs if j.defense == name and j.geomed_steps is not None]
         if steps:
             out.append(
-                f"\nWeiszfeld steps per iteration, {LABELS[name]}: "
-                f"{min(steps):.1f}-{max(steps):.1f} (size-weighted over the parameter tensors)"
+                f"\nWeiszfeld steps per iteration, {LABELS[name]}{how}: "
+                f"{min(steps):.1f}-{max(steps):.1f}"
             )
     return "\n".join(out) + "\n"
 
