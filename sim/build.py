@@ -4,9 +4,10 @@ Every option is made the same way (:func:`make`): its ``_target_`` is called wit
 option's own settings, plus the *provided* arguments its signature asks for (the
 simulator's facts, declared per group in :data:`sim.config.options.GROUPS`: ``n`` and
 ``gen`` for codes, ``n``, ``f``, ``code`` and ``rule`` for adversary strategies,
-``workers`` for topologies, ``in_features``, ``classes`` and ``in_shape`` for models).
-Settings every option of a group shares (an adversary's placement, a rule's
-pre-aggregators, the workers' speed factors, the data split) are the builder's to use.
+``workers`` for topologies, ``in_features``, ``classes`` and ``in_shape`` for models,
+``tensor_sizes`` for rules). Settings every option of a group shares (an adversary's
+placement, a rule's pre-aggregators, the workers' speed factors, the data split) are the
+builder's to use.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from sim.nodes.ps import ParameterServer, RoundMath, WaitPolicy
 from sim.nodes.worker import Worker
 from sim.protocol import Learning
 from sim.runs.trace import Trace
-from sim.timing import TimingOnly, count_parameters
+from sim.timing import TimingOnly, tensor_sizes
 from sim.training import splits
 from sim.training.datasets import Dataset, shape_of
 from sim.training.models import batch_norm_problem
@@ -111,9 +112,9 @@ def make(group: str, node: DictConfig, **provided: Any) -> Any:
         raise ConfigError(f"{group}={node._target_}: {exc}".splitlines()[0]) from None
 
 
-def aggregator(node: DictConfig, seeds: Seeds) -> Aggregator:
-    """The rule, behind its pre-aggregators."""
-    rule: Aggregator = make("aggregator", node)
+def aggregator(node: DictConfig, seeds: Seeds, sizes: tuple[int, ...] = ()) -> Aggregator:
+    """The rule, behind its pre-aggregators; ``sizes``: the model's parameter tensors."""
+    rule: Aggregator = make("aggregator", node, tensor_sizes=sizes)
     gen = rng(seeds["aggregator"])
     pre: list[PreAggregator] = [
         NNM(node.f) if kind is Pre.nnm else Bucketing(node.bucket_size, gen) for kind in node.pre
@@ -159,22 +160,13 @@ def trace_for(cfg: DictConfig, network: Network) -> Trace:
 
 
 def learning(
-    cfg: DictConfig, code: Code, rule: Aggregator, adv: Adversary, seeds: Seeds
-) -> tuple[Learning, Dataset]:
-    """Real gradients: the data, the model, the oracle and the round's math."""
+    cfg: DictConfig, code: Code, rule: Aggregator, adv: Adversary, seeds: Seeds, data: Dataset
+) -> Learning:
+    """Real gradients: the model, the oracle and the round's math on ``data``."""
     dev = device(cfg.device)
-    data: Dataset = make("data", cfg.data)
-    if found := data.flaws():
-        raise ConfigError(*(f"data={cfg.data._target_}: {line}" for line in found))
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(int(seeds["model"].generate_state(1)[0]))
-        model = make(
-            "model",
-            cfg.model,
-            in_features=data.features,
-            classes=data.classes,
-            in_shape=data.shape,
-        )
+        model = new_model(cfg, data.shape, data.classes)
     if why := batch_norm_problem(model):
         raise ConfigError(f"model={cfg.model._target_}: {why}")
     model = model.to(dev)
@@ -202,7 +194,7 @@ def learning(
         rng(child(seeds["data"], 1)),  # the shards: a fixed sub-stream of the data stream
     )
     optimizer = ServerSGD(train.lr, train.momentum, train.weight_decay, dev)
-    math = Learning(
+    return Learning(
         oracle,
         data.to(dev),
         sampler,
@@ -214,27 +206,29 @@ def learning(
         train.iterations,
         train.worker_momentum,
     )
-    return math, data
 
 
-def timing_only(cfg: DictConfig, code: Code, rule: Aggregator, adv: Adversary) -> TimingOnly:
-    """Message sizes only: ``d`` from ``timing.d`` or the configured model's parameters."""
-    d = cfg.timing.d
-    if d == 0:  # the model's size; the data set only says its shape, if it can
-        shape = shape_of(locate(str(cfg.data._target_)), settings("data", cfg.data))
-        if shape is None:
-            data: Dataset = make("data", cfg.data)
-            shape = data.shape, data.classes
-        d = model_parameters(cfg, *shape)
-    return TimingOnly(code, rule, adv, d)
-
-
-def model_parameters(cfg: DictConfig, sample: tuple[int, ...], classes: int) -> int:
-    """Parameters of the configured model for samples of shape ``sample``, counted on
-    PyTorch's meta device (nothing is allocated)."""
-    return count_parameters(
-        lambda: make("model", cfg.model, in_features=prod(sample), classes=classes, in_shape=sample)
+def new_model(cfg: DictConfig, sample: tuple[int, ...], classes: int) -> torch.nn.Module:
+    """The configured model for samples of shape ``sample`` (flat: ``(features,)``)."""
+    model: torch.nn.Module = make(
+        "model", cfg.model, in_features=prod(sample), classes=classes, in_shape=sample
     )
+    return model
+
+
+def model_sizes(cfg: DictConfig, data: Dataset | None) -> tuple[int, ...]:
+    """The configured model's parameter tensor sizes (``(timing.d,)`` when that is set
+    in a timing-only run), counted on PyTorch's meta device; without ``data``, the data
+    set only says its shape, if it can."""
+    if data is None and cfg.workload is Workload.timing_only and cfg.timing.d:
+        return (int(cfg.timing.d),)
+    shape = None if data is None else (data.shape, data.classes)
+    if shape is None:
+        shape = shape_of(locate(str(cfg.data._target_)), settings("data", cfg.data))
+    if shape is None:
+        made: Dataset = make("data", cfg.data)
+        shape = made.shape, made.classes
+    return tensor_sizes(lambda: new_model(cfg, *shape))
 
 
 def build(cfg: DictConfig) -> World:
@@ -244,16 +238,21 @@ def build(cfg: DictConfig) -> World:
     n = cfg.cluster.workers
     seeds = streams(cfg.seed)
     code: Code = make("code", cfg.code, n=n, gen=torch_gen(seeds["ps"]))
-    rule = aggregator(cfg.aggregator, seeds)
+    timing = cfg.workload is Workload.timing_only
+    data: Dataset | None = None if timing else make("data", cfg.data)
+    if data is not None and (found := data.flaws()):
+        raise ConfigError(*(f"data={cfg.data._target_}: {line}" for line in found))
+    sizes = model_sizes(cfg, data)
+    rule = aggregator(cfg.aggregator, seeds, sizes)
     adv = adversary(cfg, code, seeds, rule)
     latency: LatencyModel = make("latency", cfg.latency)
     network = Network(make("network", cfg.network, workers=n), n)
     samples = None
     math: RoundMath
-    if cfg.workload is Workload.timing_only:
-        math = timing_only(cfg, code, rule, adv)
+    if data is None:
+        math = TimingOnly(code, rule, adv, sum(sizes))
     else:
-        math, data = learning(cfg, code, rule, adv, seeds)
+        math = learning(cfg, code, rule, adv, seeds, data)
         samples = len(data.y_train)
     validate.check_built(cfg, code, rule, adv, latency, samples)
     trace = trace_for(cfg, network)
@@ -264,6 +263,7 @@ def build(cfg: DictConfig) -> World:
         math=math,
         latency=latency,
         speeds=Speeds(list(cfg.latency.speed_factors)).of(n),
+        overhead_s=cfg.latency.overhead_s,
         rng=rng(seeds["latency"]),
         wait=WaitPolicy(cfg.ps.wait, cfg.ps.k or n, cfg.ps.deadline_s),
         flops=cfg.ps.flops,

@@ -83,8 +83,9 @@ def _model_and_data(cfg: DictConfig) -> tuple[int, int, int]:
     """(parameters, features per sample, samples) without making the data set."""
     from math import prod
 
-    from sim.build import model_parameters, settings
+    from sim.build import new_model, settings
     from sim.config.options import locate
+    from sim.timing import tensor_sizes
     from sim.training.datasets import shape_of
 
     given = settings("data", cfg.data)
@@ -92,7 +93,7 @@ def _model_and_data(cfg: DictConfig) -> tuple[int, int, int]:
     if shape is None:
         return 0, 0, 0  # a data set that cannot say: it is read whole before the run
     samples = int(given.get("samples") or DEFAULT_SAMPLES)
-    return model_parameters(cfg, *shape), prod(shape[0]), samples
+    return sum(tensor_sizes(lambda: new_model(cfg, *shape))), prod(shape[0]), samples
 
 
 def available_bytes() -> int | None:

@@ -1,10 +1,12 @@
 """Compute-time models: seconds one data part takes on each worker, drawn per iteration.
 
-A worker's compute time is ``load x draw x speed_factor``: ``load`` is the number of
-data parts it computes (redundancy costs time), the draw comes from the latency stream
-in worker order (so event order never changes what is drawn), and speed factors are
-persistent per-worker multipliers (:class:`Speeds`, a setting every model has). Every
-``draw`` is one vectorized call: ``(n,)`` seconds for the ``n`` workers of one iteration.
+A worker's compute time is ``(overhead_s + load x draw) x speed_factor``: ``load`` is
+the number of data parts it computes (redundancy costs time), the draw comes from the
+latency stream in worker order (so event order never changes what is drawn),
+``overhead_s`` is a fixed time per iteration whatever the load (a framework's own cost:
+setting up the step, loading the model) and speed factors are persistent per-worker
+multipliers (both in :class:`Speeds`, settings every model has). Every ``draw`` is one
+vectorized call: ``(n,)`` seconds for the ``n`` workers of one iteration.
 """
 
 from __future__ import annotations
@@ -21,9 +23,11 @@ from sim.config.ranges import POSITIVE, NonNegative, Positive, Probability, Seco
 
 @dataclass
 class Speeds:
-    """Per-worker speed factors, multiplied into every draw; empty: all 1."""
+    """Settings every compute-time model has: per-worker speed factors, multiplied into
+    every compute time (empty: all 1), and a fixed overhead per iteration."""
 
     speed_factors: Annotated[list[float], POSITIVE] = field(default_factory=list)
+    overhead_s: Seconds = 0.0  # per iteration, whatever the load (compute = overhead + load x draw)
 
     def of(self, n: int) -> np.ndarray:
         return np.asarray(self.speed_factors, dtype=float) if self.speed_factors else np.ones(n)

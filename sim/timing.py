@@ -109,8 +109,9 @@ class TimingOnly:
         )
 
 
-def count_parameters(make_model: object) -> int:
-    """Parameters of the model ``make_model()`` builds, on the meta device (no memory)."""
+def tensor_sizes(make_model: object) -> tuple[int, ...]:
+    """Sizes of the parameter tensors of the model ``make_model()`` builds, in the order
+    they are flattened into one vector; built on the meta device (no memory)."""
     with torch.device("meta"):
         model = make_model()  # type: ignore[operator]
-    return int(sum(p.numel() for p in model.parameters()))
+    return tuple(int(p.numel()) for p in model.parameters())

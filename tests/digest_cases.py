@@ -84,7 +84,7 @@ for _scheme, _n in [("frc", 9), ("mols", 15), ("ramanujan", 15), ("random", 12)]
 OPTIONS["adversary.placement=max_distortion"] = [
     "code=assignment", "code.scheme=mols", "cluster.workers=15", "adversary=alie",
     "adversary.count=4", "adversary.placement=max_distortion"]  # fmt: skip
-EXPERIMENTS = ["attack_matrix", "strongest_attack", "paper_fc", "paper_fc_small",
+EXPERIMENTS = ["attack_matrix", "strongest_attack", "paper_fc", "paper_fc_small", "paper_fc_study",
                "lesson_1_one_liar", "lesson_2_robust_rules", "lesson_3_majority_vote",
                "lesson_4_cyclic_code", "lesson_5_stragglers", "lesson_6_strong_attacks",
                "lesson_7_sweeps"]  # fmt: skip

@@ -116,6 +116,45 @@ def test_bulyan_averages_the_beta_values_nearest_the_median() -> None:
     torch.testing.assert_close(out, s.gather(0, nearest).mean(0))
 
 
+def nearest_to_median_by_hand(s: torch.Tensor, beta: int) -> list[float]:
+    """Bulyan's last step written out per coordinate: the ``beta`` values with the
+    smallest ``|value - median|``, every value on its own, the lower value on a tie."""
+    out = []
+    for column in s.double().T.tolist():
+        ordered = sorted(column)
+        theta = len(ordered)
+        med = (ordered[(theta - 1) // 2] + ordered[theta // 2]) / 2
+        chosen = sorted(column, key=lambda v: (abs(v - med), v))[:beta]
+        out.append(sum(chosen) / beta)
+    return out
+
+
+def test_bulyan_keeps_the_values_nearest_the_median_when_values_repeat() -> None:
+    # median 0; three values at distance 1 and 0.5 at distance 0.5: 0.5 must be kept,
+    # although the window [-1, -1, 0] reaches no farther from the median than [0, 0.5, 1]
+    out, rows = closest_to_median(col(-1, -1, 0, 0.5, 1), beta=3)
+    assert out.item() == pytest.approx((-1 + 0 + 0.5) / 3)
+    assert sorted(rows.flatten().tolist()) == [0, 2, 3]  # the first -1 (lower value first)
+    gen = torch.Generator().manual_seed(3)
+    for theta, beta in [(7, 3), (9, 5), (11, 3), (10, 4)]:  # integers: many exact ties
+        s = torch.randint(-3, 4, (theta, 300), generator=gen).float()
+        s[: theta // 3] = s[0]  # colluders sending one identical vector
+        out, _ = closest_to_median(s, beta)
+        assert out.tolist() == pytest.approx(nearest_to_median_by_hand(s, beta), abs=1e-6)
+
+
+def test_bulyan_against_its_definition_with_colluding_identical_vectors() -> None:
+    gen = torch.Generator().manual_seed(11)
+    k, f = 15, 3
+    x = torch.randn(k, 200, generator=gen).round(decimals=1)  # repeated values
+    x[:f] = x[:f].mean(0) + 0.2  # f colluders, one identical vector, close to the rest
+    rule = Bulyan(f=f)
+    out = rule(x)
+    chosen = recursive_krum(pairwise_sq_dists(x), f, k - 2 * f)
+    expected = nearest_to_median_by_hand(x[chosen], k - 4 * f)
+    assert out.tolist() == pytest.approx(expected, abs=1e-6)
+
+
 def test_geomed_of_an_equilateral_triangle_is_its_centre() -> None:
     x = torch.tensor([[0.0, 0.0], [2.0, 0.0], [1.0, math.sqrt(3.0)]], dtype=torch.float64)
     rule = GeometricMedian(tol=0.0, max_iter=500)  # tol=0: until the objective stalls
@@ -150,6 +189,104 @@ def test_geomed_objective_never_increases() -> None:
         assert exact.objectives[-1] < exact.objectives[0] and exact.iterations > 5
         rounded = weiszfeld(x, start, nu=1e-6, tol=0.0, max_iter=50)  # float32: up to rounding
         assert (np.diff(rounded.objectives) <= 1e-6 * rounded.objectives[0]).all()
+
+
+def hdmedians_by_hand(x: np.ndarray, eps: float, cap: int) -> tuple[np.ndarray, int]:
+    """The geometric median the way the ``hdmedians`` library computes it, one candidate
+    at a time in float64: start at the mean; candidates within ``eps`` of the estimate
+    weigh nothing and pull it back by the Vardi-Zhang rule; stop when it moves < ``eps``."""
+    y = x.mean(0)
+    passes = 0
+    while passes < cap:
+        dist = [float(np.sqrt(((row - y) ** 2).sum())) for row in x]
+        inv = [1.0 / d if d > eps else 0.0 for d in dist]
+        total = sum(inv)
+        at_estimate = sum(d <= eps for d in dist)
+        if at_estimate == len(x):
+            return y, passes
+        t = sum((w / total) * row for w, row in zip(inv, x, strict=True))
+        if at_estimate:
+            r = float(np.sqrt((((t - y) * total) ** 2).sum()))
+            gamma = at_estimate / r if r > eps else 0.0
+            t = max(0.0, 1 - gamma) * t + min(1.0, gamma) * y
+        passes += 1
+        moved = float(np.sqrt(((y - t) ** 2).sum()))
+        y = t
+        if moved < eps:
+            break
+    return y, passes
+
+
+PAPER = dict(start="mean", stop="step", tol=1e-8, max_iter=1000)
+
+
+@pytest.mark.parametrize("case", ["spread", "one at the mean", "all equal", "capped"])
+def test_geomed_step_rule_is_the_hdmedians_iteration(case: str) -> None:
+    gen = torch.Generator().manual_seed(4)
+    x = torch.randn(9, 6, generator=gen, dtype=torch.float64)
+    x[:2] *= 30  # two far candidates
+    settings = dict(PAPER)
+    if case == "one at the mean":  # symmetric pairs and their centre: the mean is a candidate
+        x = torch.cat([x[:4], -x[:4], torch.zeros(1, 6, dtype=torch.float64)])
+    elif case == "all equal":
+        x = x[:1].repeat(5, 1)
+    elif case == "capped":
+        settings["max_iter"] = 3
+    rule = GeometricMedian(**settings)  # type: ignore[arg-type]
+    out = rule(x)
+    want, passes = hdmedians_by_hand(x.numpy(), 1e-8, int(settings["max_iter"]))
+    assert rule.report.iterations == passes
+    np.testing.assert_allclose(out.numpy(), want, rtol=1e-12, atol=1e-12)
+    assert passes == {"spread": passes, "one at the mean": 1, "all equal": 0, "capped": 3}[case]
+    if case == "one at the mean":  # the centre of a symmetric set is its median
+        np.testing.assert_allclose(out.numpy(), 0.0, atol=1e-12)
+
+
+def test_geomed_per_tensor_is_one_median_per_block_and_charges_each_block_its_steps() -> None:
+    gen = torch.Generator().manual_seed(6)
+    x = torch.randn(11, 12, generator=gen, dtype=torch.float64)
+    x[:3, 8:] += 50.0  # outliers in the last block only: it takes more steps
+    rule = GeometricMedian(**PAPER, per_tensor=True, tensor_sizes=(8, 4))  # type: ignore[arg-type]
+    out = rule(x)
+    blocks = [GeometricMedian(**PAPER) for _ in range(2)]  # type: ignore[arg-type]
+    parts = [b(x[:, :8]) for b in blocks[:1]] + [blocks[1](x[:, 8:])]
+    torch.testing.assert_close(out, torch.cat(parts), rtol=0, atol=0)
+    steps = [b.report.iterations for b in blocks]
+    assert steps[0] != steps[1]
+    assert rule.report.iterations == pytest.approx((8 * steps[0] + 4 * steps[1]) / 12)
+    k, d = x.shape
+    assert rule.ops(k, d) == pytest.approx(k * d + 3 * k * (8 * steps[0] + 4 * steps[1]))
+    flat = GeometricMedian(**PAPER)  # type: ignore[arg-type]
+    assert not torch.allclose(flat(x), out)  # the flat median is another point
+    with pytest.raises(ValueError, match="tensors hold 12 values, the candidates 5"):
+        rule(x[:, :5])
+
+
+@pytest.mark.parametrize("start", ["median", "mean", "zero"])
+def test_geomed_starts_where_asked_and_finds_the_same_median(start: str) -> None:
+    gen = torch.Generator().manual_seed(8)
+    x = torch.randn(15, 20, generator=gen, dtype=torch.float64) + 3.0
+    x[:4] = -40.0  # a constant attack
+    rule = GeometricMedian(start=start, stop="step", tol=1e-10, max_iter=5000)  # type: ignore[arg-type]
+    reference = GeometricMedian(start="median", stop="step", tol=1e-12, max_iter=5000)  # type: ignore[arg-type]
+    torch.testing.assert_close(rule(x), reference(x), rtol=0, atol=1e-8)
+    capped = GeometricMedian(start=start, stop="step", tol=0.0, max_iter=1)  # type: ignore[arg-type]
+    first = capped(x)  # one step from the start: shows where it started
+    begin = {"median": x.median(0).values, "mean": x.mean(0), "zero": torch.zeros(20)}[start]
+    dist = torch.linalg.vector_norm(x - begin.double(), dim=1)
+    torch.testing.assert_close(first, (x / dist[:, None]).sum(0) / (1 / dist).sum())
+
+
+def test_geomed_paper_preset_gets_the_model_layout_from_the_builder() -> None:
+    from sim.build import build
+    from tests.conftest import make_cfg
+
+    world = build(make_cfg("code=none", "aggregator=geomed_paper", "train.iterations=1"))
+    rule, oracle = world.ps.math.rule, world.ps.math.oracle  # type: ignore[attr-defined]
+    assert isinstance(rule, GeometricMedian)
+    assert rule.tensor_sizes == tuple(oracle.sizes) and len(rule.tensor_sizes) > 2
+    assert (rule.start.value, rule.stop.value, rule.per_tensor) == ("mean", "step", True)
+    assert (rule.tol, rule.max_iter) == (1e-8, 1000)
 
 
 def test_smoothed_objective_is_the_distance_sum_above_nu() -> None:

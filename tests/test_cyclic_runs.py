@@ -22,8 +22,12 @@ def test_two_reverse_gradients_change_nothing_three_are_reported(run: Run) -> No
     with open(Path(attacked["_dir"]) / "metrics.csv") as f:
         first = next(csv.DictReader(f))
     assert first["suspects"] == first["adversary_ranks"] and first["received"] == "15"
-    assert beyond["decode_failures"] == 12  # every iteration, and no update applied
+    assert beyond["decode_failures"] == 12  # every iteration, and no update applied:
+    assert beyond["corrupted_updates"] == 0  # nothing applied, so nothing corrupted
     assert beyond["guarantee_held"] is False
+    with open(Path(beyond["_dir"]) / "metrics.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert {r["corrupted_updates"] for r in rows} == {"0"}
 
 
 def test_cyclic_runs_are_deterministic(run: Run) -> None:

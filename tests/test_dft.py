@@ -18,6 +18,7 @@ from sim.codes.dft import (
     poly_from_roots,
     recovery_weights,
     syndromes,
+    trusted_again,
     unit_roots,
 )
 
@@ -115,3 +116,16 @@ def test_location_says_how_clearly_each_blamed_row_is_wrong() -> None:
     found = locate(y, present, s, 1e-10)
     assert found is not None and found.errors == [3]
     assert 1e-6 < blame(y, found, s) < 1e-2
+
+
+def test_a_row_named_wrong_that_fits_the_codeword_is_trusted_again() -> None:
+    """A locator's spurious root may name an honest row with the liar: the honest row
+    fits the codeword of the others, so it is not blamed."""
+    n, s = 11, 2
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(n - 2 * s, generator=gen, dtype=torch.float64).to(CDTYPE)
+    y = dft(n)[:, : n - 2 * s] @ x  # a codeword
+    y[3] += 5.0  # one lie
+    honest = [i for i in range(n) if i not in (3, 8)]
+    found = trusted_again(y, honest, [3, 8], s, tolerance=1e-10)
+    assert found.errors == [3] and found.honest == [i for i in range(n) if i != 3]

@@ -70,9 +70,9 @@ def test_an_overflowing_clock_fails_the_run_with_one_line(
     assert cli([*FAST, *args]) == 2
     err = capsys.readouterr().err
     assert err.splitlines() == [
-        "error: iteration 0: worker 0's compute time overflows the simulated clock (load 3 x "
-        "latency draw x speed factor is not a finite number of seconds); lower the latency "
-        "settings"
+        "error: iteration 0: worker 0's compute time overflows the simulated clock (overhead + "
+        "load 3 x latency draw, times its speed factor, is not a finite number of seconds); "
+        "lower the latency settings"
     ]
     summary = (tmp_path / "summary.json").read_text()
     assert '"status": "failed"' in summary and "overflows the simulated clock" in summary

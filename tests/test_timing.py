@@ -60,9 +60,11 @@ def test_a_delayed_message_arrives_late(run: Run, workload: str) -> None:
     assert skip[0]["received"] == "5"
 
 
-def test_constant_times_add_up_by_hand(run: Run) -> None:
+@pytest.mark.parametrize("overhead", [0.0, 0.02])
+def test_constant_times_add_up_by_hand(run: Run, overhead: float) -> None:
     n, r, d, seconds, bw, lat, flops = 6, 3, 1000, 0.01, 1e8, 1e-4, 1e9
     s = run(
+        f"latency.overhead_s={overhead}",
         "workload=timing_only",
         f"cluster.workers={n}",
         f"code.r={r}",
@@ -77,7 +79,7 @@ def test_constant_times_add_up_by_hand(run: Run) -> None:
     )
     hold = 8 * 4 * d / bw  # model and message are both 4d bytes
     broadcast = n * hold + lat + hold + lat  # the last copy queues behind n-1 on the PS link
-    compute = r * seconds  # a repetition worker computes r uncoded shares
+    compute = overhead + r * seconds  # a repetition worker computes r uncoded shares
     upload = hold + lat + hold + lat  # copies arrive one hold apart: nobody queues
     decode, aggregate = n * d / flops, (n // r) * d / flops  # vote over n, mean of n/r
     for row in rows(s):

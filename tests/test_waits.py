@@ -71,7 +71,8 @@ def test_decodable_waits_for_the_straggler_when_a_liar_is_among_the_fast(run_onc
 
 
 def test_first_k_with_a_liar_beyond_the_bound_fails_loudly(run_once: Run) -> None:
-    """k=6 of 7: one erasure and one liar, 2e + t = 3 > 2s: detected, no update applied."""
+    """k=6 of 7: one erasure and one liar, 2e + t = 3 > 2s: detected, no update applied
+    (so none corrupted)."""
     s = run_once(*CYC7, *LIAR0, "ps.wait=first_k", "ps.k=6")
     assert s["decode_failures"] == 6 and s["skipped_updates"] == 6
     assert s["corrupted_updates"] == 0  # nothing was applied, so nothing corrupted

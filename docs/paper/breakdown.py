@@ -3,8 +3,9 @@
     python docs/paper/breakdown.py SWEEP_DIR [--target 0.9] [--out docs/figures]
 
 Reads every job's ``config.yaml``, ``metrics.csv`` and ``summary.json``. With constant
-compute times (the paper scenarios), a worker computes for ``load x latency.seconds``
-(``load`` = ``code.r`` for the repetition code, 1 otherwise); the PS's own time is
+compute times (the paper scenarios), a worker computes for ``latency.overhead_s + load x
+latency.seconds`` (``load`` = ``code.r`` for the repetition code, 1 otherwise); the PS's
+own time is
 ``decode_s + aggregate_s``; communication is what remains of the iteration. Writes
 ``paper_breakdown.png`` and ``paper_breakdown.md`` (the table, the speedups over the
 geometric median and the digest check) into ``--out``.
@@ -31,6 +32,9 @@ import yaml  # noqa: E402
 class Job:
     defense: str
     adversary: str
+    count: int  # adversaries
+    r: int  # the repetition code's r (1 without a code)
+    flops: float  # the run's ps.flops
     iteration_s: float  # mean simulated seconds per iteration
     compute_s: float
     ps_s: float
@@ -55,7 +59,8 @@ def load_job(job: Path, target: float) -> Job:
         rows = list(csv.DictReader(f))
     over = _overrides(job)
     load = int(cfg["code"].get("r", 1)) if "Repetition" in cfg["code"]["_target_"] else 1
-    compute = load * float(cfg["latency"]["seconds"])
+    lat = cfg["latency"]
+    compute = float(lat.get("overhead_s", 0.0)) + load * float(lat["seconds"])
     it = sum(float(r["iteration_time_s"]) for r in rows) / len(rows)
     ps = sum(float(r["decode_s"]) + float(r["aggregate_s"]) for r in rows) / len(rows)
     ttt = next(
@@ -63,9 +68,13 @@ def load_job(job: Path, target: float) -> Job:
         math.inf,
     )
     steps = [float(r["geomed_iterations"]) for r in rows if r.get("geomed_iterations")]
+    adversary = over.get("adversary", "?")
     return Job(
         defense=over.get("defense", "?"),
-        adversary=over.get("adversary", "?"),
+        adversary=adversary,
+        count=0 if adversary == "none" else int(cfg["adversary"]["count"]),
+        r=load,
+        flops=float(cfg["ps"]["flops"]),
         iteration_s=it,
         compute_s=compute,
         ps_s=ps,
@@ -82,7 +91,8 @@ LABELS = {
     "draco": "DRACO r=3",
     "draco5": "DRACO r=5",
     "mean": "mean",
-    "geomed": "geomed",
+    "geomed_paper": "geomed (authors')",
+    "geomed": "geomed (ours)",
     "median": "coord. median",
     "krum": "Krum",
 }
@@ -92,13 +102,19 @@ def _fmt(x: float) -> str:
     return "never" if not math.isfinite(x) else f"{x:.2f}"
 
 
+def baseline(jobs: list[Job]) -> str:
+    """The geometric median the speedups are measured against: the authors' if it ran."""
+    return "geomed_paper" if any(j.defense == "geomed_paper" for j in jobs) else "geomed"
+
+
 def table(jobs: list[Job], target: float) -> str:
     """Markdown: breakdown, time to target, speedup over geomed (same adversary), digest."""
-    geo = {j.adversary: j for j in jobs if j.defense == "geomed"}
+    base = baseline(jobs)
+    geo = {j.adversary: j for j in jobs if j.defense == base}
     free = {j.defense: j.digest for j in jobs if j.adversary == "none"}
     out = [
         f"| method | adversary | iteration (s) | compute | communication | PS decode+aggregate "
-        f"| time to {target:.0%} (s) | speedup over geomed (per iteration / to target) "
+        f"| time to {target:.0%} (s) | speedup over {LABELS[base]} (per iteration / to target) "
         "| final accuracy | same digest as adversary-free |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
@@ -120,16 +136,20 @@ def table(jobs: list[Job], target: float) -> str:
             f"| {per:.2f}x / {'-' if math.isnan(tt) else f'{tt:.2f}x'} | {acc} | {same} |"
         )
     out += ["", sensitivity(jobs)]
-    steps = [j.geomed_steps for j in jobs if j.geomed_steps is not None]
-    if steps:
-        out.append(f"\nWeiszfeld steps per iteration (geomed): {min(steps):.1f}-{max(steps):.1f}")
+    for name, how in (("geomed_paper", " (per tensor, size-weighted)"), ("geomed", "")):
+        steps = [j.geomed_steps for j in jobs if j.defense == name and j.geomed_steps is not None]
+        if steps:
+            out.append(
+                f"\nWeiszfeld steps per iteration, {LABELS[name]}{how}: "
+                f"{min(steps):.1f}-{max(steps):.1f}"
+            )
     return "\n".join(out) + "\n"
 
 
-FLOPS = (1.4e8, 1e9, 2.8e9, 1e10)
+FLOPS = (1e8, 3e8, 1e9, 3e9, 1e10)
 
 
-def sensitivity(jobs: list[Job], flops: float = 1e9) -> str:
+def sensitivity(jobs: list[Job]) -> str:
     """Per-iteration speedup of each method over geomed if the PS sustained other rates.
 
     With ``ps.wait=all`` and constant compute times the PS's decode and aggregation run
@@ -137,14 +157,15 @@ def sensitivity(jobs: list[Job], flops: float = 1e9) -> str:
     """
     out = ["| method (adversary) | " + " | ".join(f"ps.flops={f:.1e}" for f in FLOPS) + " |"]
     out.append("|---|" + "---|" * len(FLOPS))
-    geo = {j.adversary: j for j in jobs if j.defense == "geomed"}
+    base = baseline(jobs)
+    geo = {j.adversary: j for j in jobs if j.defense == base}
 
     def at(j: Job, f: float) -> float:
-        return j.comm_s + j.compute_s + j.ps_s * flops / f
+        return j.comm_s + j.compute_s + j.ps_s * j.flops / f
 
     for j in sorted(jobs, key=lambda j: (j.adversary, list(LABELS).index(j.defense))):
         g = geo.get(j.adversary)
-        if g is None or j.defense == "geomed":
+        if g is None or j.defense == base:
             continue
         cells = " | ".join(f"{at(g, f) / at(j, f):.2f}x" for f in FLOPS)
         out.append(f"| {LABELS.get(j.defense, j.defense)} ({j.adversary}) | {cells} |")

@@ -1,16 +1,17 @@
 """Crossover map: where DRACO stops winning, and where DETOX wins instead (timing only).
 
-    python docs/paper/crossover.py [--iterations 20] [--geomed-steps 2] [--out docs/figures]
+    python docs/paper/crossover.py [--iterations 20] [--geomed-steps 5.4] [--out docs/figures]
 
 Every point is a ``workload=timing_only`` run of the paper's cluster (n=45, fc_mnist's
-d = 1,033,510, ``ps.flops`` and per-share compute from ``experiment=paper_fc``), with
-shifted-exponential stragglers (shift = the calibrated share time, mean tail ``scale``)
-and a star of the given bandwidth. Methods: DRACO (repetition r, mean), DETOX
-(repetition r=3, coordinate median over the group winners), geometric median and
-coordinate median over all n gradients. Geomed is charged ``--geomed-steps`` Weiszfeld
-steps (the count measured in the real-gradient sweep): its time is the coordinate
-median's run plus ``(3 k d (T+1) - 2 d) / ps.flops``, the difference of the two rules'
-cost models (``sim/aggregators``), since a timing-only run has no vectors to take
+d = 1,033,510; ``ps.flops``, the compute overhead and the per-share compute time as
+``experiment=paper_fc`` sets them), with shifted-exponential stragglers (shift = the
+calibrated share time, mean tail ``scale``) and a star of the given bandwidth. Methods:
+DRACO (repetition r, mean), DETOX (repetition r=3, coordinate median over the group
+winners), the authors' geometric median and the coordinate median over all n
+gradients. The geometric median is charged ``--geomed-steps`` Weiszfeld steps (what
+the authors' baseline took on real gradients, adversary-free): its time is the plain
+mean's run (the mean is its starting point) plus ``3 k d T / ps.flops``, its cost model
+(``sim/aggregators/geomed.py``), since a timing-only run has no vectors to take
 Weiszfeld steps on.
 
 Panel 1: bandwidth x straggler scale at f=1 adversary (DRACO r=3): colour = which method
@@ -42,8 +43,10 @@ from matplotlib.colors import ListedColormap  # noqa: E402
 from sim import api  # noqa: E402
 
 D = 1_033_510  # fc_mnist's parameters
-FLOPS = 1e9  # experiment=paper_fc: ps.flops
-SHARE_S = 0.0037  # experiment=paper_fc: latency.seconds
+PAPER = api.compose(["experiment=paper_fc"])  # the calibrated constants, from one place
+FLOPS = float(PAPER.ps.flops)
+SHARE_S = float(PAPER.latency.seconds)
+OVERHEAD_S = float(PAPER.latency.overhead_s)
 BANDWIDTHS = [1e8, 3e8, 1e9, 3e9, 1e10, 3e10]
 SCALES = [0.0, 0.004, 0.015, 0.05, 0.15, 0.5]  # mean straggler tail, seconds per share
 METHODS = ["DRACO", "DETOX", "geomed", "median"]
@@ -53,7 +56,7 @@ def setup(method: str, r: int) -> list[str]:
     return {
         "DRACO": ["code=repetition", f"code.r={r}", "aggregator=mean"],
         "DETOX": ["code=repetition", "code.r=3", "aggregator=median"],
-        "geomed": ["code=none", "aggregator=geomed"],
+        "geomed": ["code=none", "aggregator=mean"],  # plus its Weiszfeld steps, see run()
         "median": ["code=none", "aggregator=median"],
     }[method]
 
@@ -71,6 +74,7 @@ def world(args: argparse.Namespace, n: int, bw: float, scale: float) -> list[str
         "model=fc_mnist",
         f"timing.d={D}",  # fc_mnist on 784 features (the default data has 40)
         f"ps.flops={FLOPS}",  # as experiment=paper_fc (which also fixes latency=constant)
+        f"latency.overhead_s={OVERHEAD_S}",
         "network.latency_s=1e-4",
         "progress=false",
         "workload=timing_only",
@@ -88,7 +92,7 @@ def world(args: argparse.Namespace, n: int, bw: float, scale: float) -> list[str
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--iterations", type=int, default=20)
-    parser.add_argument("--geomed-steps", type=int, default=2)
+    parser.add_argument("--geomed-steps", type=float, default=5.4)
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "figures")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp())
@@ -97,10 +101,10 @@ def main() -> None:
     def run(method: str, n: int, r: int, bw: float, scale: float) -> float:
         nonlocal k
         k += 1
-        if method == "geomed":  # the median's run plus the extra Weiszfeld steps
-            extra = 3 * n * D * (args.geomed_steps + 1) - 2 * D
-            return run("median", n, r, bw, scale) + extra / FLOPS
-        return iteration_time([*world(args, n, bw, scale), *setup(method, r)], tmp / str(k))
+        time = iteration_time([*world(args, n, bw, scale), *setup(method, r)], tmp / str(k))
+        if method == "geomed":  # the mean (its start) plus the Weiszfeld steps
+            time += 3 * n * D * args.geomed_steps / FLOPS
+        return time
 
     best = np.zeros((len(SCALES), len(BANDWIDTHS)), dtype=int)
     speed = np.zeros_like(best, dtype=float)

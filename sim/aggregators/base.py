@@ -25,7 +25,7 @@ class Report:
     """
 
     kept: torch.Tensor  # (k,) float64
-    iterations: int | None = None  # iterative rules: iterations used (geomed)
+    iterations: float | None = None  # iterative rules: steps used (geomed: size-weighted mean)
 
 
 class Aggregator(Protocol):

@@ -135,8 +135,11 @@ def locate(y: torch.Tensor, present: torch.Tensor, s: int, tolerance: float) -> 
     ``2e + t <= 2s``: the Hankel recurrence of the modified syndromes gives the error
     locator, its ``e`` smallest values over the present rows name the wrong ones, and the
     guess is accepted only if the other rows fit one codeword to within ``tolerance``
-    (relative least-squares residual). ``None`` when no guess passes: the errors are
-    beyond what the code can correct, and saying so is all a decoder can honestly do.
+    (relative least-squares residual). A row named wrong that fits that codeword too
+    (a spurious root of the locator, or a lie within the tolerance) is trusted again:
+    nobody is blamed for what the tolerance accepts. ``None`` when no guess passes: the
+    errors are beyond what the code can correct, and saying so is all a decoder can
+    honestly do.
     """
     n = y.shape[0]
     t = int((~present).sum())
@@ -153,8 +156,20 @@ def locate(y: torch.Tensor, present: torch.Tensor, s: int, tolerance: float) -> 
             wrong = rows[torch.argsort(locator_values(alpha, x[rows]))[:e]]
         keep = rows[~torch.isin(rows, wrong)]
         if codeword_residual(y, keep, s) <= tolerance:
-            return Location(sorted(wrong.tolist()), keep.tolist())
+            return trusted_again(y, keep.tolist(), wrong.tolist(), s, tolerance)
     return None
+
+
+def trusted_again(
+    y: torch.Tensor, honest: list[int], wrong: list[int], s: int, tolerance: float
+) -> Location:
+    """Move back, one at a time, each row named wrong whose value fits the codeword of
+    the trusted rows within ``tolerance``."""
+    for u in sorted(wrong, key=lambda u: codeword_residual(y, torch.tensor([*honest, u]), s)):
+        if codeword_residual(y, torch.tensor(sorted([*honest, u])), s) <= tolerance:
+            honest = sorted([*honest, u])
+            wrong = [w for w in wrong if w != u]
+    return Location(sorted(wrong), sorted(honest))
 
 
 def blame(y: torch.Tensor, found: Location, s: int) -> float:

@@ -3,7 +3,8 @@
 A round on the simulated clock (docs/architecture.md, "Time"):
 
 1. the model goes to every worker over the network (:meth:`Network.broadcast`);
-2. worker ``i`` computes for ``load_i x draw_i x speed_i`` seconds (:mod:`sim.latency`);
+2. worker ``i`` computes for ``(overhead + load_i x draw_i) x speed_i`` seconds
+   (:mod:`sim.latency`);
 3. it sends its message back (:meth:`Network.gather`), or nothing (omission), or
    holds it back first (:class:`sim.messages.Delayed`, a timing attack);
 4. the PS takes messages in arrival order until its wait policy is met or nothing more
@@ -101,6 +102,7 @@ class ParameterServer:
     math: RoundMath
     latency: LatencyModel
     speeds: np.ndarray  # (n,) persistent speed factors
+    overhead_s: float  # compute seconds per iteration whatever the load
     rng: np.random.Generator  # the latency stream
     wait: WaitPolicy
     flops: float  # scalar operations per second (the PS's cost model)
@@ -140,13 +142,15 @@ class ParameterServer:
         stops waiting."""
         sent = self.math.prepare(it)
         with np.errstate(over="ignore"):
-            compute_s = self.loads * self.latency.draw(self.rng, self.n, it) * self.speeds
+            draw = self.latency.draw(self.rng, self.n, it)
+            compute_s = (self.overhead_s + self.loads * draw) * self.speeds
         if not np.isfinite(compute_s).all():
             worst = int(np.argmax(~np.isfinite(compute_s)))
             raise SimulationError(
                 f"iteration {it}: worker {worst}'s compute time overflows the "
-                f"simulated clock (load {self.loads[worst]:g} x latency draw x speed factor "
-                f"is not a finite number of seconds); lower the latency settings"
+                f"simulated clock (overhead + load {self.loads[worst]:g} x latency draw, "
+                f"times its speed factor, is not a finite number of seconds); lower the "
+                f"latency settings"
             )
         model_at, down = self.network.broadcast(start, self.math.model_bytes, traced)
         done = model_at + compute_s
