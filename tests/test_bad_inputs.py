@@ -271,7 +271,7 @@ CASES = [
             "lesson_1_one_liar?); valid options: attack_matrix, lesson_1_one_liar, "
             "lesson_2_robust_rules, lesson_3_majority_vote, lesson_4_cyclic_code, "
             "lesson_5_stragglers, lesson_6_strong_attacks, lesson_7_sweeps, paper_fc, "
-            "paper_fc_small, strongest_attack"
+            "paper_fc_small, paper_fc_study, strongest_attack"
         ],
     ),
     Case(
@@ -279,7 +279,7 @@ CASES = [
         ["defense=medain"],
         [
             "error: defense=medain: no such option (did you mean median?); valid options: "
-            "draco, draco5, geomed, krum, mean, median"
+            "draco, draco5, geomed, geomed_paper, krum, mean, median"
         ],
     ),
     Case(
