@@ -234,7 +234,11 @@ def common_settings(group: str) -> list[Setting]:
     spec = GROUPS[group].common if group in GROUPS else None
     if spec is None:
         return []
-    cls = locate(spec)
+    return dataclass_settings(locate(spec))
+
+
+def dataclass_settings(cls: type) -> list[Setting]:
+    """A dataclass's fields as settings: name, annotated type, default (MISSING if none)."""
     hints = typing.get_type_hints(cls, include_extras=True)
     out = []
     for f in dataclasses.fields(cls):

@@ -33,6 +33,7 @@ from sim.config.options import (
     GROUPS,
     Setting,
     common_settings,
+    dataclass_settings,
     locate,
     settings,
 )
@@ -135,32 +136,19 @@ def rows(keys: Iterable[Setting], prefix: str, notes: dict[str, str]) -> list[st
     return out
 
 
-def _fields(cls: type) -> list[Setting]:
-    hints = typing.get_type_hints(cls, include_extras=True)
-    out = []
-    for f in dataclasses.fields(cls):
-        if f.default is not dataclasses.MISSING:
-            default = f.default
-        elif f.default_factory is not dataclasses.MISSING:
-            default = f.default_factory()
-        else:
-            default = MISSING
-        out.append(Setting(f.name, hints[f.name], default))
-    return out
-
-
 HEAD = "| key | type (valid values) | default | meaning |\n|---|---|---|---|"
 
 
 def top_level() -> list[str]:
     """The settings that belong to no option: plain keys, then one table per section."""
     notes = comments(Config)
-    plain = [s for s in _fields(Config) if s.name not in SECTIONS and s.name not in GROUPS]
+    top = dataclass_settings(Config)
+    plain = [s for s in top if s.name not in SECTIONS and s.name not in GROUPS]
     out = ["## Top-level settings\n", HEAD, *rows(plain, "", notes), ""]
     for name, cls in SECTIONS.items():
         doc = first_line(cls)
         out += [f"### `{name}`\n"] + ([doc + ".", ""] if doc else [])
-        out += [HEAD, *rows(_fields(cls), f"{name}.", comments(cls)), ""]
+        out += [HEAD, *rows(dataclass_settings(cls), f"{name}.", comments(cls)), ""]
     return out
 
 
