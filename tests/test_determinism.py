@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -49,9 +50,24 @@ SLOW = {"model=resnet18"}
 )
 def test_two_runs_write_the_same_bytes(tmp_path: Path, variant: str) -> None:
     mlp = [] if variant.split()[0] in IMAGES else ["model.hidden=[8]"]
-    args = [*BASE, *mlp, *variant.split()]
+    args = [*BASE, *mlp, *variant.split(), "outputs.figures=false", "outputs.report=false"]
     a = simulate(make_cfg(*args), tmp_path / "a")
     b = simulate(make_cfg(*args), tmp_path / "b")
     for name in ("metrics.csv", "trace.json"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
     assert a["model_digest"] == b["model_digest"]
+
+
+def test_every_output_file_is_the_same_but_the_wall_time(tmp_path: Path) -> None:
+    """Figures and report included: the bytes differ only where the wall time is written."""
+    a = simulate(make_cfg(*BASE, "adversary=alie"), tmp_path / "a")
+    b = simulate(make_cfg(*BASE, "adversary=alie"), tmp_path / "b")
+    names = sorted(p.name for p in (tmp_path / "a").iterdir() if p.is_file())
+    wanted = {"metrics.csv", "trace.json", "training.png", "timeline.png", "report.html"}
+    assert wanted <= set(names)
+    for name in names:
+        x, y = ((tmp_path / d / name).read_bytes() for d in "ab")
+        if name in ("summary.json", "report.html"):
+            x, y = (t.replace(repr(s["wall_time_s"]).encode(), b"") for t, s in ((x, a), (y, b)))
+            x, y = (re.sub(rb"wall_time_s</th><td>[^<]*", b"", t) for t in (x, y))
+        assert x == y, name
