@@ -76,14 +76,17 @@ def job(cfg: DictConfig, world: Any = None, payload: Any = None) -> float:
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
 
+    from sim.report.painter import draw_here
     from sim.runs.session import execute
     from sim.sweep.resume import resumable
-    from sim.sweep.threads import cap_threads
+    from sim.sweep.threads import cap_threads, parallel_jobs
 
     hc = HydraConfig.get()
     out_dir = Path(hc.runtime.output_dir)
     sweep = hc.mode is RunMode.MULTIRUN
     threads = cap_threads(cfg.threads, hc.launcher)
+    if sweep and parallel_jobs(hc.launcher):
+        draw_here()  # the other cores run the other jobs: no figure process beside this one
     try:
         if sweep:
             summary = resumable(cfg, out_dir, Path(hc.sweep.dir), _simulate, threads)
@@ -345,6 +348,10 @@ def cli(argv: list[str]) -> int:
     if not _plain(args):
         return _hydra_app(argv)
     config_name = args.config_name or CONFIG_NAME
+    if args.multirun and "hydra/launcher=joblib" in args.overrides:
+        from sim.sweep.workers import start_fork_server
+
+        start_fork_server()  # its imports overlap with this process's own
     try:
         hydra = _hydra(args)
         if args.multirun:
@@ -391,11 +398,11 @@ def _hydra_app(argv: list[str]) -> int:
 
 def main() -> None:
     status = cli(sys.argv[1:])
-    if any(a in ("-m", "--multirun") for a in sys.argv[1:]):
-        sys.exit(status)  # launchers' workers are stopped by the interpreter's own exit
-    # Every file is closed by now. Run the exit handlers (launchers' workers, the figure
-    # process), flush the logs and streams, and skip the interpreter's teardown of
-    # torch and the rest: it costs most of a second and changes nothing on disk.
+    if "sim.sweep.workers" in sys.modules:  # a sweep: its launcher may hold workers
+        sys.modules["sim.sweep.workers"].stop_workers()
+    # Every file is closed by now. Run the exit handlers (the figure process), flush the
+    # logs and streams, and skip the interpreter's teardown of torch and the rest: it
+    # costs most of a second and changes nothing on disk.
     atexit._run_exitfuncs()
     logging.shutdown()
     for stream in (sys.stdout, sys.stderr):

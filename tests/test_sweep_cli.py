@@ -95,6 +95,8 @@ def test_joblib_sweep_runs_jobs_in_parallel_summarizes_and_resumes(tmp_path: Pat
     records = [json.loads((d / "job.json").read_text()) for d in jobs(tmp_path)]
     assert all(r["outcome"] == "ran" and r["threads"] == 1 for r in records)
     assert len({r["pid"] for r in records}) >= 2  # worker processes, not one after another
+    for d in jobs(tmp_path):  # drawn by each worker itself
+        assert all((d / f).read_bytes()[:4] == b"\x89PNG" for f in ("training.png", "timeline.png"))
     check_sweep(tmp_path)
     check_rerun_trains_nothing(tmp_path, *args)
 
@@ -160,3 +162,18 @@ def test_strongest_attack_search_finds_a_damaging_attack_and_resumes(tmp_path: P
     multirun(tmp_path, *args)  # the seeded sampler proposes the same trials: all reused
     assert set(outcomes(tmp_path).values()) == {"reused"}
     assert yaml.safe_load((tmp_path / "optimization_results.yaml").read_text()) == best
+
+
+def test_a_job_beside_others_draws_without_a_figure_process(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Under joblib the other cores run the other jobs: no child process to draw."""
+    from sim.report import painter
+    from sim.sweep.threads import parallel_jobs
+
+    joblib = {"_target_": "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher"}
+    assert parallel_jobs({**joblib, "n_jobs": 2}) and parallel_jobs({**joblib, "n_jobs": -1})
+    assert not parallel_jobs({**joblib, "n_jobs": 1}) and not parallel_jobs(None)
+    monkeypatch.setattr(painter, "_here", False)
+    painter.draw_here()
+    assert painter.painter().proc is None

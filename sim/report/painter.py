@@ -31,6 +31,7 @@ PROGRESS = "sim.report.compare:accuracy_vs_time"
 TO_TARGET = "sim.report.compare:time_to_target_bars"
 HEATMAP = "sim.report.compare:accuracy_heatmap"
 DRAWERS = (TRAINING, TIMELINE, PROGRESS)
+DRAWING = sorted({spec.partition(":")[0] for spec in DRAWERS})  # their modules
 
 
 def resolve(spec: str) -> Callable[..., None]:
@@ -122,11 +123,21 @@ class Painter:
 
 
 _running: Painter | None = None
+_here = False
+
+
+def draw_here() -> None:
+    """From now on this process draws its figures itself (no child): it is one of
+    several jobs running at once, and the other cores are theirs."""
+    global _here
+    _here = True
 
 
 def painter() -> Painter:
     """This process's painter, started on first use (again if it died)."""
     global _running
+    if _here:
+        return Painter(spawn=False)
     if _running is None or not _running.alive:
         _running = Painter()
         atexit.register(_running.close)

@@ -38,6 +38,12 @@ def auto_threads(cores: int, launcher: Mapping[str, Any] | None) -> int | None:
     return None
 
 
+def parallel_jobs(launcher: Mapping[str, Any] | None) -> bool:
+    """The launcher runs several jobs of this machine at once (joblib)."""
+    target = str((launcher or {}).get("_target_", ""))
+    return target.endswith("JoblibLauncher") and int((launcher or {}).get("n_jobs") or 1) != 1
+
+
 def cap_threads(threads: int, launcher: Mapping[str, Any] | None) -> int:
     """Set torch's intra-op threads (and OMP_NUM_THREADS for child processes); return them."""
     n = threads or auto_threads(available_cores(), launcher)
