@@ -199,6 +199,7 @@ def single(hydra: Any, config_name: str, overrides: list[str]) -> int:
     from sim.config import validate
     from sim.config.inputs import output_dir
     from sim.config.presets import conflicts
+    from sim.report.painter import stop_painter
     from sim.runs.session import resume_payload
     from sim.sweep.threads import cap_threads
 
@@ -215,6 +216,8 @@ def single(hydra: Any, config_name: str, overrides: list[str]) -> int:
     if clash:
         raise ConfigError(*clash)
     task = validate.check(task_config(cfg))
+    if not task.outputs.figures:
+        stop_painter()  # the core is the run's
     cap_threads(task.threads, None)
     world = build(task)
     # a refused resume must leave the run dir as it was (Hydra rewrites .hydra/ below)
@@ -348,6 +351,10 @@ def cli(argv: list[str]) -> int:
     if not _plain(args):
         return _hydra_app(argv)
     config_name = args.config_name or CONFIG_NAME
+    if not args.multirun:
+        from sim.report.painter import painter
+
+        painter()  # imports matplotlib on the other core while this process imports torch
     if args.multirun and "hydra/launcher=joblib" in args.overrides:
         from sim.sweep.workers import start_fork_server
 

@@ -16,6 +16,7 @@ run's own process instead (the same functions, the same files).
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import pickle
 import subprocess
@@ -63,21 +64,15 @@ class FigureError(Exception):
     """A figure could not be drawn (the message names the error met)."""
 
 
-class Painter:
-    """A child process that has imported the drawing code and draws what it is sent.
+class _Child:
+    """One ``python -m sim.report.painter`` process: it draws what it is sent."""
 
-    One painter serves every run of a process (the jobs of a sequential sweep share it):
-    :func:`painter` starts it, or returns the one already running.
-    """
-
-    def __init__(self, spawn: bool = True) -> None:
-        self.proc: subprocess.Popen[bytes] | None = None
-        if not spawn:
-            return
+    def __init__(self) -> None:
         root = str(Path(__file__).resolve().parents[2])  # the folder holding ``sim``
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
         env.setdefault("MPLBACKEND", "agg")
+        self.proc: subprocess.Popen[bytes] | None = None
         try:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "sim.report.painter"],
@@ -93,26 +88,26 @@ class Painter:
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
-    def paint(self, out_dir: Path, request: Request) -> dict[str, str | None]:
-        """Draw ``request`` into ``out_dir`` (here, when the child cannot); per figure,
-        its error or None."""
-        answer = self._ask(out_dir, request)
-        return draw(out_dir, request) if answer is None else answer
-
-    def _ask(self, out_dir: Path, request: Request) -> dict[str, str | None] | None:
-        if self.proc is None or self.proc.stdin is None or self.proc.stdout is None:
-            return None
+    def send(self, out_dir: Path, request: Request) -> bool:
+        if self.proc is None or self.proc.stdin is None:
+            return False
         try:
             pickle.dump((str(out_dir), request), self.proc.stdin)
             self.proc.stdin.flush()
+            return True
+        except Exception:  # the child died: draw here instead
+            self.close()
+            return False
+
+    def receive(self) -> dict[str, str | None] | None:
+        if self.proc is None or self.proc.stdout is None:
+            return None
+        try:
             answer: dict[str, str | None] = pickle.load(self.proc.stdout)
             return answer
         except Exception:  # the child died or answered nonsense: draw here instead
             self.close()
             return None
-        except BaseException:  # a signal (Ctrl-C, SIGTERM): the answer will not come
-            self.close()
-            raise
 
     def close(self) -> None:
         """Stop the child (it ends by itself when its input closes)."""
@@ -120,6 +115,50 @@ class Painter:
             self.proc.kill()
             self.proc.wait()
         self.proc = None
+
+
+class Painter:
+    """Child processes that have imported the drawing code and draw what they are sent:
+    the figures of one request are shared among them and drawn at once. With none
+    (``spawn=False``, or when they cannot start or die) the figures are drawn here.
+
+    One painter serves every run of a process (the jobs of a sequential sweep share it):
+    :func:`painter` starts it, or returns the one already running.
+    """
+
+    def __init__(self, spawn: bool = True, children: int = 1) -> None:
+        self.children = [_Child() for _ in range(children if spawn else 0)]
+
+    @property
+    def alive(self) -> bool:
+        return any(c.alive for c in self.children)
+
+    def paint(self, out_dir: Path, request: Request) -> dict[str, str | None]:
+        """Draw ``request`` into ``out_dir``; per figure, its error or None."""
+        children = [c for c in self.children if c.alive]
+        if not children:
+            return draw(out_dir, request)
+        items = list(request.items())
+        shares = [dict(items[k :: len(children)]) for k in range(len(children))]
+        done: dict[str, str | None] = {}
+        try:
+            asked = []
+            for child, share in zip(children, shares, strict=True):
+                if child.send(out_dir, share):
+                    asked.append((child, share))
+                elif share:
+                    done.update(draw(out_dir, share))
+            for child, share in asked:
+                answer = child.receive()
+                done.update(draw(out_dir, share) if answer is None else answer)
+        except BaseException:  # a signal (Ctrl-C, SIGTERM): the answers will not come
+            self.close()
+            raise
+        return done
+
+    def close(self) -> None:
+        for c in self.children:
+            c.close()
 
 
 _running: Painter | None = None
@@ -144,6 +183,50 @@ def painter() -> Painter:
     return _running
 
 
+def stop_painter() -> None:
+    """Stop this process's painter, if one runs (its figures are not wanted)."""
+    global _running
+    if _running is not None:
+        _running.close()
+        _running = None
+
+
+def draw_at_once(out_dir: Path, request: Request) -> dict[str, str | None]:
+    """:func:`draw`, each figure but the first in a fork of this process (which holds
+    the drawing code and nothing else), so that they are drawn side by side."""
+    if len(request) < 2 or not hasattr(os, "fork"):
+        return draw(out_dir, request)
+    first, *rest = request.items()
+    forks: list[tuple[int | None, int, Request]] = []
+    for name, spec in rest:
+        read, write = os.pipe()
+        try:
+            pid = os.fork()
+        except OSError:
+            os.close(read)
+            os.close(write)
+            forks.append((None, -1, {name: spec}))
+            continue
+        if pid == 0:  # the fork: draw one figure, answer, leave without any clean-up
+            try:
+                os.close(read)
+                with os.fdopen(write, "wb") as out:
+                    pickle.dump(draw(out_dir, {name: spec}), out)
+            finally:
+                os._exit(0)
+        os.close(write)
+        forks.append((pid, read, {name: spec}))
+    done = draw(out_dir, dict([first]))
+    for child, read, one in forks:
+        answer: dict[str, str | None] | None = None
+        if child is not None:
+            with os.fdopen(read, "rb") as inp, contextlib.suppress(Exception):
+                answer = pickle.load(inp)
+            os.waitpid(child, 0)
+        done.update(draw(out_dir, one) if answer is None else answer)
+    return done
+
+
 def main() -> None:
     for spec in DRAWERS:  # the slow part, done while the run simulates
         resolve(spec)
@@ -152,7 +235,7 @@ def main() -> None:
             out_dir, request = pickle.load(sys.stdin.buffer)
         except EOFError:  # the run's process is done
             return
-        pickle.dump(draw(Path(out_dir), request), sys.stdout.buffer)
+        pickle.dump(draw_at_once(Path(out_dir), request), sys.stdout.buffer)
         sys.stdout.buffer.flush()
 
 
