@@ -176,4 +176,4 @@ def test_a_job_beside_others_draws_without_a_figure_process(
     assert not parallel_jobs({**joblib, "n_jobs": 1}) and not parallel_jobs(None)
     monkeypatch.setattr(painter, "_here", False)
     painter.draw_here()
-    assert painter.painter().children == []
+    assert painter.painter().proc is None

@@ -1,16 +1,19 @@
-"""Figures drawn by a child process that starts with the run.
+"""Figures drawn by a child process that starts before the run.
 
 Importing matplotlib costs about as much as the default scenario's whole simulation.
-A :class:`Painter` starts ``python -m sim.report.painter`` when the run starts; the
-child imports matplotlib and the drawing functions while the simulation runs on the
-other core, then waits. At the end the run sends it what to draw (the records and the
-trace, pickled) and gets back, per figure, ``None`` or the error it met; the child then
-waits for the next run of the same process (a sweep's jobs share it, and the sweep's
-own comparison figures are drawn by it at the end). Each figure
-is written to a temporary name and renamed, so it is whole or absent.
+A :class:`Painter` starts ``python -m sim.report.painter``: a single run starts it first
+thing, so that the child imports matplotlib and the drawing functions while the run's
+own process imports torch (a sweep starts it when the sweep starts). At the end the run
+sends it what to draw (the records and the trace, pickled) and gets back, per figure,
+``None`` or the error it met. The child draws the figures of one request side by side,
+each but the first in a fork of itself (it holds the drawing code and nothing else),
+then waits for the next run of the same process (a sweep's jobs share it, and the
+sweep's own comparison figures are drawn by it at the end). Each figure is written to a
+temporary name and renamed, so it is whole or absent.
 
 When the child cannot start or dies without an answer, the figures are drawn in the
-run's own process instead (the same functions, the same files).
+run's own process instead (the same functions, the same files); so they are in a job of
+a parallel sweep (:func:`draw_here`), whose neighbours use the other cores.
 """
 
 from __future__ import annotations
@@ -64,15 +67,21 @@ class FigureError(Exception):
     """A figure could not be drawn (the message names the error met)."""
 
 
-class _Child:
-    """One ``python -m sim.report.painter`` process: it draws what it is sent."""
+class Painter:
+    """A child process that has imported the drawing code and draws what it is sent.
 
-    def __init__(self) -> None:
+    One painter serves every run of a process (the jobs of a sequential sweep share it):
+    :func:`painter` starts it, or returns the one already running.
+    """
+
+    def __init__(self, spawn: bool = True) -> None:
+        self.proc: subprocess.Popen[bytes] | None = None
+        if not spawn:
+            return
         root = str(Path(__file__).resolve().parents[2])  # the folder holding ``sim``
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
         env.setdefault("MPLBACKEND", "agg")
-        self.proc: subprocess.Popen[bytes] | None = None
         try:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "sim.report.painter"],
@@ -88,26 +97,26 @@ class _Child:
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
-    def send(self, out_dir: Path, request: Request) -> bool:
-        if self.proc is None or self.proc.stdin is None:
-            return False
+    def paint(self, out_dir: Path, request: Request) -> dict[str, str | None]:
+        """Draw ``request`` into ``out_dir`` (here, when the child cannot); per figure,
+        its error or None."""
+        answer = self._ask(out_dir, request)
+        return draw(out_dir, request) if answer is None else answer
+
+    def _ask(self, out_dir: Path, request: Request) -> dict[str, str | None] | None:
+        if self.proc is None or self.proc.stdin is None or self.proc.stdout is None:
+            return None
         try:
             pickle.dump((str(out_dir), request), self.proc.stdin)
             self.proc.stdin.flush()
-            return True
-        except Exception:  # the child died: draw here instead
-            self.close()
-            return False
-
-    def receive(self) -> dict[str, str | None] | None:
-        if self.proc is None or self.proc.stdout is None:
-            return None
-        try:
             answer: dict[str, str | None] = pickle.load(self.proc.stdout)
             return answer
         except Exception:  # the child died or answered nonsense: draw here instead
             self.close()
             return None
+        except BaseException:  # a signal (Ctrl-C, SIGTERM): the answer will not come
+            self.close()
+            raise
 
     def close(self) -> None:
         """Stop the child (it ends by itself when its input closes)."""
@@ -115,50 +124,6 @@ class _Child:
             self.proc.kill()
             self.proc.wait()
         self.proc = None
-
-
-class Painter:
-    """Child processes that have imported the drawing code and draw what they are sent:
-    the figures of one request are shared among them and drawn at once. With none
-    (``spawn=False``, or when they cannot start or die) the figures are drawn here.
-
-    One painter serves every run of a process (the jobs of a sequential sweep share it):
-    :func:`painter` starts it, or returns the one already running.
-    """
-
-    def __init__(self, spawn: bool = True, children: int = 1) -> None:
-        self.children = [_Child() for _ in range(children if spawn else 0)]
-
-    @property
-    def alive(self) -> bool:
-        return any(c.alive for c in self.children)
-
-    def paint(self, out_dir: Path, request: Request) -> dict[str, str | None]:
-        """Draw ``request`` into ``out_dir``; per figure, its error or None."""
-        children = [c for c in self.children if c.alive]
-        if not children:
-            return draw(out_dir, request)
-        items = list(request.items())
-        shares = [dict(items[k :: len(children)]) for k in range(len(children))]
-        done: dict[str, str | None] = {}
-        try:
-            asked = []
-            for child, share in zip(children, shares, strict=True):
-                if child.send(out_dir, share):
-                    asked.append((child, share))
-                elif share:
-                    done.update(draw(out_dir, share))
-            for child, share in asked:
-                answer = child.receive()
-                done.update(draw(out_dir, share) if answer is None else answer)
-        except BaseException:  # a signal (Ctrl-C, SIGTERM): the answers will not come
-            self.close()
-            raise
-        return done
-
-    def close(self) -> None:
-        for c in self.children:
-            c.close()
 
 
 _running: Painter | None = None

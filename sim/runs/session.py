@@ -263,7 +263,7 @@ def execute(
         write_atomic(out_dir / "config.yaml", OmegaConf.to_yaml(world.cfg))
     session = Session(world, out_dir, payload, label)
     if out_dir is not None and outputs is None and world.cfg.outputs.figures:
-        session.painter = painter()  # imports matplotlib while the run simulates
+        session.painter = painter()  # the CLI started it; else it imports while the run runs
     # signals are caught from the first iteration to the last file
     with graceful() as session.stop, threads_of(payload):
         try:
