@@ -308,6 +308,23 @@ CASES = [
         ],
     ),
     Case(
+        "a defense's code setting on another code",
+        ["code=cyclic", "defense=draco5"],
+        [
+            "error: defense=draco5 sets code.r, which code=cyclic does not have: keep one of "
+            "them (a defense names a code and a rule together)"
+        ],
+    ),
+    Case(
+        "an experiment's code setting on another code",
+        ["experiment=lesson_4_cyclic_code", "code=repetition"],
+        [
+            "error: experiment=lesson_4_cyclic_code sets code.s, which code=repetition does not "
+            "have: experiment=lesson_4_cyclic_code is built on its own code option: change "
+            "that option's settings, not the option, or leave out experiment="
+        ],
+    ),
+    Case(
         "a typo in a sweep: the same line, prefixed by its job",
         ["-m", "adversary=reverse,nan"],
         [

@@ -122,6 +122,9 @@ def explain(exc: BaseException, argv: list[str]) -> list[str] | None:
         why = exc.message.splitlines()[1:2] or [""]
         return [f"cannot parse {exc.override!r}: {why[0].strip()} (write key=value)"]
     if isinstance(exc, ConfigCompositionException):
+        preset = _preset_setting(str(exc), argv)
+        if preset is not None:
+            return [preset]
         if isinstance(cause, ConfigAttributeError | ConfigKeyError) and cause.full_key:
             return [_no_such_key(cause)]
         if isinstance(cause, ValidationError) and cause.full_key:
@@ -129,6 +132,32 @@ def explain(exc: BaseException, argv: list[str]) -> list[str] | None:
         if "Ambiguous value" in str(exc):
             return [f"{_first(exc)}: add -m to sweep over it, or write key=[a,b] for a list"]
     return None
+
+
+_PRESET_KEY = re.compile(
+    r"In '(?P<group>[^/']+)/(?P<name>[^']+)': Config(?:Key|Attribute)Error raised while "
+    r"composing config:\n.*\n\s*full_key: (?P<key>\S+)"
+)
+
+
+def _preset_setting(message: str, argv: list[str]) -> str | None:
+    """A preset (``defense=``, ``experiment=``) sets a key of a group option that the
+    command line replaced by one without it (``code=cyclic defense=draco5``)."""
+    found = _PRESET_KEY.search(message)
+    if found is None:
+        return None
+    group, name, key = found["group"], found["name"], found["key"]
+    owner = key.split(".")[0]
+    chosen = _override_for(owner, argv)
+    chosen = chosen if "=" in chosen else f"{owner} option chosen"
+    if group == "defense":
+        why = "keep one of them (a defense names a code and a rule together)"
+    else:
+        why = (
+            f"{group}={name} is built on its own {owner} option: change that option's "
+            f"settings, not the option, or leave out {group}="
+        )
+    return f"{group}={name} sets {key}, which {chosen} does not have: {why}"
 
 
 def numbers_as_options(argv: list[str]) -> list[str]:
