@@ -23,6 +23,7 @@ from tests.conftest import make_cfg, simulate
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "bad_inputs.md"
 BASE = ["data=synthetic", "progress=false", "train.iterations=3"]
+MNIST = ["data=mnist", "data.root=TMP/mnist", "train.batch_size=10", "code=none"]
 RUN = "RUN"  # stands for the run dir (hydra.run.dir) in the table
 TMP = "TMP"  # stands for a scratch folder next to it (input files a case writes)
 
@@ -397,7 +398,7 @@ CASES = [
     ),
     Case(
         "MNIST labels outside the ten classes",
-        ["data=mnist", "data.root=TMP/mnist", "train.batch_size=10", "code=none"],
+        MNIST,
         [
             "error: data.root=TMP/mnist: train labels span 0..11, outside the 10 classes 0..9",
         ],
@@ -406,21 +407,21 @@ CASES = [
     ),
     Case(
         "MNIST test images of another size",
-        ["data=mnist", "data.root=TMP/mnist", "train.batch_size=10", "code=none"],
+        MNIST,
         ["error: data.root=TMP/mnist: train samples are 28x28 but test samples 32x32"],
         setup=mnist_files(side=32),
         early=False,
     ),
     Case(
         "MNIST images and labels of different lengths",
-        ["data=mnist", "data.root=TMP/mnist", "train.batch_size=10", "code=none"],
+        MNIST,
         ["error: data.root=TMP/mnist: 20 train samples but 15 train labels"],
         setup=mnist_files(labels=15),
         early=False,
     ),
     Case(
         "MNIST file that is a folder",
-        ["data=mnist", "data.root=TMP/mnist", "train.batch_size=10", "code=none"],
+        MNIST,
         ["error: data.root=TMP/mnist/t10k-labels-idx1-ubyte: is a directory, not a file"],
         setup=mnist_file_is_a_folder,
         early=False,

@@ -4,10 +4,8 @@ source, and an exercise writes next to its lesson, not over it."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,14 +13,10 @@ import pytest
 import yaml
 
 from sim.cli import cli
-from tests.conftest import SCENARIOS, make_cfg, simulate
+from tests.conftest import SCENARIOS, load_script, make_cfg, simulate
 
 COURSE = Path(__file__).resolve().parents[1] / "docs" / "course"
-_spec = importlib.util.spec_from_file_location("course_build", COURSE / "build.py")
-assert _spec is not None and _spec.loader is not None
-build = importlib.util.module_from_spec(_spec)
-sys.modules["course_build"] = build
-_spec.loader.exec_module(build)
+build = load_script(COURSE / "build.py", "course_build")
 LESSONS = sorted(p.stem for p in (SCENARIOS / "experiment").glob("lesson_*.yaml"))
 TINY = ["train.iterations=3", "train.eval_every=1", "data.samples=1000"]
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
 from pathlib import Path
 from types import ModuleType
@@ -12,16 +11,13 @@ import torch
 
 from sim.adversaries.distorting import count
 from sim.codes.assignment import AssignmentCode, Scheme
+from tests.conftest import load_script
 
 SCRIPT = Path(__file__).parents[1] / "docs" / "assignments" / "make_table.py"
 
 
 def script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("make_table", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(SCRIPT, "make_table")
 
 
 def test_the_smallest_section_is_checked_in_and_matches_enumeration() -> None:

@@ -8,7 +8,7 @@ import csv
 import pytest
 import yaml
 
-from tests.conftest import SCENARIOS, Run, make_cfg
+from tests.conftest import SCENARIOS, Run, load_script, make_cfg
 
 EXPERIMENTS = SCENARIOS / "experiment"
 
@@ -118,14 +118,7 @@ def test_the_authors_geomed_on_real_gradients_is_within_10_percent(run: Run) -> 
 
 
 def study_script():  # type: ignore[no-untyped-def]
-    import importlib.util
-
-    path = SCENARIOS.parents[1] / "docs" / "paper" / "make_study.py"
-    spec = importlib.util.spec_from_file_location("make_study", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(SCENARIOS.parents[1] / "docs" / "paper" / "make_study.py", "make_study")
 
 
 def test_the_study_keeps_draco_within_its_bound_at_every_adversary_count() -> None:
