@@ -5,10 +5,10 @@ large cluster (``cluster.workers=100002`` with gradients) fills the machine, swa
 takes minutes to answer a signal. The estimate adds what grows with the cluster and the
 model:
 
-- the code's own tables and the honest messages' coefficients (each honest message is
-  a vector of ``P`` coefficients over the data parts, so ``n`` workers cost ``n x P``;
-  the code says: ``footprint(n, **settings) -> (P, bytes)``), twice (the aggregation
-  forms a second copy);
+- the code's own tables and its honest messages, as the code says
+  (``footprint(n, **settings) -> (P, bytes)``: a message of one part is its index, a
+  cyclic code keeps ``n x n`` complex tables; a code that does not say is taken as ``n``
+  messages of ``n`` coefficients), twice (the aggregation forms a second copy);
 - every part gradient, ``P x d`` floats, when the rule is not a weighted sum (it looks at
   every candidate) or the oracle materializes them anyway;
 - the model with its gradient and update, the adversaries' dense messages, the data set,

@@ -113,10 +113,9 @@ def _structure_problems(cfg: DictConfig) -> list[str]:
 def _unknown_keys(node: DictConfig, prefix: str) -> Iterator[str]:
     """``+key=value`` adds a key even where the schema has none: name each one."""
     kind = OmegaConf.get_type(node)
-    ours = dataclasses.is_dataclass(kind)
-    if ours and "_target_" in node and _default_target(kind) != node._target_:
-        return  # `group._target_=pkg.Class`: its keys are checked against that class's signature
-    if kind is not None and dataclasses.is_dataclass(kind):
+    if dataclasses.is_dataclass(kind):
+        if "_target_" in node and _default_target(kind) != node._target_:
+            return  # `group._target_=pkg.Class`: its keys are checked by that class's signature
         valid = [f.name for f in dataclasses.fields(kind)]
         shown = [v for v in valid if not v.startswith("_")]
         yield from (no_such_key(f"{prefix}{k}", shown) for k in map(str, node) if k not in valid)
